@@ -1,0 +1,453 @@
+//! Image builds: `slipway build`.
+//!
+//! A build has two phases, so that everything that can be wrong with the input is found before
+//! anything is sent to the engine:
+//!
+//! 1. [`prepare`] reads the config, the git state and the Dockerfile, and computes the tags
+//!    ([`tags`]), the version ([`version`]) and the labels ([`labels`]). It touches neither the
+//!    engine nor the store; its errors are the user's to fix.
+//! 2. [`PreparedBuild::run`] streams the build context to the engine, passes the engine's output
+//!    on as it arrives, inspects the result, and records the build in the store, whatever the
+//!    outcome: a failed or cancelled build is recorded with its log.
+//!
+//! Both the engine and the store are reached through their traits only.
+
+mod error;
+pub mod labels;
+mod log;
+pub mod tags;
+pub mod version;
+
+pub use error::BuildError;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+
+use futures::StreamExt;
+use slipway_config::{Config, Service};
+use slipway_context::{ContextError, ContextOptions, ContextStats};
+use slipway_engine::{BuildEvent, BuildSpec, ContainerEngine, EngineError, ImageDetails};
+use slipway_git::{Repository, Snapshot};
+use slipway_store::{BuildId, BuildOutcome, GitSnapshot, NewBuild, Store};
+
+use crate::log::BuildLog;
+use crate::version::Version;
+
+/// What to build, as the command line says it.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// The service; `None` means the only one the config declares.
+    pub service: Option<String>,
+    /// A stage to build instead of the one configured (or the last).
+    pub target: Option<String>,
+    /// Build arguments added to (and overriding) the configured ones.
+    pub build_args: BTreeMap<String, String>,
+    /// Ignore the engine's build cache.
+    pub no_cache: bool,
+    /// The platform to build for, where the engine supports it.
+    pub platform: Option<String>,
+}
+
+/// A build whose inputs are all known and valid, ready to run.
+#[derive(Debug, Clone)]
+pub struct PreparedBuild {
+    service: Service,
+    context_dir: PathBuf,
+    dockerfile: PathBuf,
+    snapshot: Snapshot,
+    version: Option<Version>,
+    references: Vec<String>,
+    labels: BTreeMap<String, String>,
+    request: BuildRequest,
+}
+
+/// A successful build.
+#[derive(Debug, Clone)]
+pub struct BuiltImage {
+    /// The record in the store.
+    pub build_id: BuildId,
+    /// The image as the engine describes it.
+    pub image: ImageDetails,
+    /// The references it was tagged with (`localhost/shop/web:1.4.0`, ...).
+    pub references: Vec<String>,
+    /// How long the build took.
+    pub duration: Duration,
+}
+
+/// Reads the config, git state and Dockerfile for `request`, and computes tags and labels.
+pub fn prepare(config: &Config, request: BuildRequest) -> Result<PreparedBuild, BuildError> {
+    let service = select_service(config, request.service.as_deref())?;
+    let root = std::path::absolute(config.root()).map_err(|source| BuildError::Io {
+        path: config.root().to_path_buf(),
+        source,
+    })?;
+    let context_dir = normalized_join(&root, &service.context);
+    if !context_dir.is_dir() {
+        return Err(BuildError::ContextMissing {
+            path: context_dir,
+            service: service.name,
+        });
+    }
+    let dockerfile = normalized_join(&context_dir, &service.dockerfile);
+    let target = request.target.clone().or_else(|| service.target.clone());
+    check_dockerfile(&dockerfile, &service.name, target.as_deref())?;
+
+    let repository = Repository::discover(&context_dir)?;
+    let snapshot = repository.snapshot()?;
+    let version = version::detect(service.version.as_deref(), &context_dir, &repository)?;
+    let repository_name = image_repository(&config.project_name(), &service.image);
+    let references = tags::compute(&snapshot, version.as_ref().map(|v| v.text.as_str()))
+        .into_iter()
+        .map(|tag| format!("{repository_name}:{tag}"))
+        .collect();
+    let source = match config.file().project.source.clone() {
+        Some(source) => Some(source),
+        None => repository.origin_url()?,
+    };
+    let labels = labels::compute(&labels::LabelInputs {
+        project: &config.project_name(),
+        service: &service.name,
+        commit: &snapshot.commit,
+        commit_time: jiff::Timestamp::from_second(snapshot.commit_time)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        dirty: snapshot.dirty,
+        version: version.as_ref().map(|v| v.text.as_str()),
+        source: source.as_deref(),
+        now: jiff::Timestamp::now(),
+    });
+    let request = BuildRequest { target, ..request };
+    Ok(PreparedBuild {
+        service,
+        context_dir,
+        dockerfile,
+        snapshot,
+        version,
+        references,
+        labels,
+        request,
+    })
+}
+
+/// `base` joined with the relative `path`, without `.` components (config validation has already
+/// refused paths that climb out with `..`).
+fn normalized_join(base: &Path, path: &Path) -> PathBuf {
+    let mut joined = base.to_path_buf();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                joined.pop();
+            }
+            other => joined.push(other),
+        }
+    }
+    joined
+}
+
+/// The service a build is for: the one named, or the only one declared. Builds use the service's
+/// own settings, not an environment's: an image is built once and deployed everywhere.
+fn select_service(config: &Config, name: Option<&str>) -> Result<Service, BuildError> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => {
+            let names: Vec<&str> = config.service_names().collect();
+            match names.as_slice() {
+                [only] => (*only).to_owned(),
+                [] => {
+                    return Err(BuildError::NoServices {
+                        config: config.origin().to_path_buf(),
+                    });
+                }
+                _ => {
+                    return Err(BuildError::WhichService {
+                        services: names.iter().map(|n| (*n).to_owned()).collect(),
+                    });
+                }
+            }
+        }
+    };
+    Ok(config.base_service(&name)?)
+}
+
+/// Parses the Dockerfile and checks that `target` names one of its stages.
+fn check_dockerfile(path: &Path, service: &str, target: Option<&str>) -> Result<(), BuildError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(BuildError::DockerfileMissing {
+                path: path.to_path_buf(),
+                service: service.to_owned(),
+            });
+        }
+        Err(source) => {
+            return Err(BuildError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let dockerfile =
+        slipway_dockerfile::parse(&text).map_err(|error| BuildError::DockerfileInvalid {
+            path: path.to_path_buf(),
+            error,
+        })?;
+    if let Some(target) = target
+        && dockerfile.stage(target).is_none()
+    {
+        let stages = dockerfile
+            .stages()
+            .iter()
+            .map(|stage| {
+                stage
+                    .name()
+                    .map_or_else(|| stage.index().to_string(), str::to_owned)
+            })
+            .collect();
+        return Err(BuildError::UnknownTarget {
+            path: path.to_path_buf(),
+            target: target.to_owned(),
+            stages,
+        });
+    }
+    Ok(())
+}
+
+/// Where a service's images live in the engine: as configured when the name carries a registry
+/// host, else under `localhost/PROJECT/`, so that two projects' `web` services never share tags
+/// and no local build is mistaken for an image on Docker Hub.
+pub fn image_repository(project: &str, image: &str) -> String {
+    let has_host = image.split_once('/').is_some_and(|(first, _)| {
+        first.contains('.') || first.contains(':') || first == "localhost"
+    });
+    if has_host {
+        image.to_owned()
+    } else {
+        format!("localhost/{project}/{image}")
+    }
+}
+
+impl PreparedBuild {
+    /// The service being built.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// The version, and where it came from; `None` when no source had one.
+    pub fn version(&self) -> Option<&Version> {
+        self.version.as_ref()
+    }
+
+    /// The git state the build is of.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The references the image will be tagged with.
+    pub fn references(&self) -> &[String] {
+        &self.references
+    }
+
+    /// The labels the image will carry.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+
+    /// The Dockerfile.
+    pub fn dockerfile(&self) -> &Path {
+        &self.dockerfile
+    }
+
+    /// Runs the build on `engine`, passing each chunk of output to `on_output` as it arrives, and
+    /// records it in `store`. When `cancelled` completes first, the build stops and is recorded as
+    /// cancelled.
+    pub async fn run(
+        self,
+        engine: Arc<dyn ContainerEngine>,
+        store: Arc<dyn Store>,
+        mut on_output: impl FnMut(&str) + Send,
+        cancelled: impl Future<Output = ()> + Send,
+    ) -> Result<BuiltImage, BuildError> {
+        let started_at = jiff::Timestamp::now();
+        let clock = Instant::now();
+        let mut log = BuildLog::default();
+        let outcome = tokio::select! {
+            result = self.drive(engine.as_ref(), &mut log, &mut on_output) => result,
+            () = cancelled => Err(BuildError::Cancelled),
+        };
+        let duration = clock.elapsed();
+        let record = self.record(
+            started_at,
+            duration,
+            outcome.as_ref().ok(),
+            &outcome,
+            log.into_text(),
+        );
+        let build_id = spawn_record(store, record).await?;
+        let image = outcome?;
+        Ok(BuiltImage {
+            build_id,
+            image,
+            references: self.references,
+            duration,
+        })
+    }
+
+    /// Sends the context, follows the engine's output, and inspects the image built.
+    async fn drive(
+        &self,
+        engine: &dyn ContainerEngine,
+        log: &mut BuildLog,
+        on_output: &mut (impl FnMut(&str) + Send),
+    ) -> Result<ImageDetails, BuildError> {
+        let options = ContextOptions::new(&self.dockerfile);
+        let (context, walk) = slipway_context::context_stream(self.context_dir.clone(), options);
+        let mut events = engine.build_image(self.spec(), context);
+        let mut image_id = None;
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(BuildEvent::Output(text)) => {
+                    log.push(&text);
+                    on_output(&text);
+                }
+                Ok(BuildEvent::Built { image_id: id }) => image_id = Some(id),
+                Err(error) => {
+                    // Dropping the request stops the walk. A file that could not be read explains
+                    // the failure better than the engine can: it only saw a truncated upload.
+                    drop(events);
+                    context_walked(walk).await?;
+                    return Err(BuildError::from_engine(error, log));
+                }
+            }
+        }
+        context_walked(walk).await?;
+        let image_id = image_id.ok_or_else(|| {
+            BuildError::Engine(EngineError::BuildFailed {
+                message: "the engine ended the build without naming an image".to_owned(),
+                output: log.tail(),
+            })
+        })?;
+        engine
+            .inspect_image(image_id.as_str())
+            .await?
+            .ok_or_else(|| {
+                BuildError::Engine(EngineError::ImageNotFound {
+                    reference: image_id.to_string(),
+                })
+            })
+    }
+
+    fn spec(&self) -> BuildSpec {
+        let dockerfile = self
+            .dockerfile
+            .strip_prefix(&self.context_dir)
+            .unwrap_or(&self.dockerfile)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let mut build_args = self.service.build_args.clone();
+        build_args.extend(self.request.build_args.clone());
+        let mut spec = BuildSpec::new()
+            .dockerfile(dockerfile)
+            .no_cache(self.request.no_cache)
+            .labels(self.labels.clone());
+        for reference in &self.references {
+            spec = spec.tag(reference.clone());
+        }
+        for (name, value) in build_args {
+            spec = spec.build_arg(name, value);
+        }
+        if let Some(target) = &self.request.target {
+            spec = spec.target(target.clone());
+        }
+        if let Some(platform) = &self.request.platform {
+            spec = spec.platform(platform.clone());
+        }
+        spec
+    }
+
+    fn record(
+        &self,
+        started_at: jiff::Timestamp,
+        duration: Duration,
+        image: Option<&ImageDetails>,
+        outcome: &Result<ImageDetails, BuildError>,
+        log: String,
+    ) -> NewBuild {
+        NewBuild {
+            service: self.service.name.clone(),
+            image_id: image.map(|image| image.id.to_string()),
+            digest: image.and_then(|image| image.digests.first().cloned()),
+            tags: image.map(|_| self.references.clone()).unwrap_or_default(),
+            size_bytes: image.map(|image| image.size_bytes),
+            layer_count: image.and_then(|image| u32::try_from(image.layer_count).ok()),
+            started_at,
+            duration,
+            git: GitSnapshot {
+                commit: Some(self.snapshot.commit.clone()),
+                branch: self.snapshot.branch.clone(),
+                dirty: self.snapshot.dirty,
+            },
+            outcome: match outcome {
+                Ok(_) => BuildOutcome::Succeeded,
+                Err(BuildError::Cancelled) => BuildOutcome::Cancelled,
+                Err(error) => BuildOutcome::Failed {
+                    reason: error.to_string(),
+                },
+            },
+            log,
+            target: self.request.target.clone(),
+            platform: self.request.platform.clone(),
+            dockerfile: self.dockerfile.display().to_string(),
+            context: self.context_dir.display().to_string(),
+        }
+    }
+}
+
+/// Waits for the context walk; a failure to read the context is an error, a walk cut short because
+/// the engine stopped reading is not (the engine's own error says why).
+async fn context_walked(
+    walk: JoinHandle<Result<ContextStats, ContextError>>,
+) -> Result<(), BuildError> {
+    match walk.await {
+        Ok(Ok(_)) | Ok(Err(ContextError::Write(_))) => Ok(()),
+        Ok(Err(error)) => Err(BuildError::Context(error)),
+        Err(error) => Err(BuildError::Internal(format!(
+            "the build context walk panicked: {error}"
+        ))),
+    }
+}
+
+/// Writes the record on a blocking thread: the store's API is synchronous.
+async fn spawn_record(store: Arc<dyn Store>, record: NewBuild) -> Result<BuildId, BuildError> {
+    tokio::task::spawn_blocking(move || store.record_build(&record))
+        .await
+        .map_err(|error| BuildError::Internal(format!("recording the build panicked: {error}")))?
+        .map_err(BuildError::Store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_images_live_under_localhost_and_the_project() {
+        assert_eq!(image_repository("shop", "web"), "localhost/shop/web");
+        assert_eq!(
+            image_repository("shop", "team/web"),
+            "localhost/shop/team/web"
+        );
+        assert_eq!(
+            image_repository("shop", "registry.example.com/web"),
+            "registry.example.com/web"
+        );
+        assert_eq!(
+            image_repository("shop", "localhost:5000/web"),
+            "localhost:5000/web"
+        );
+        assert_eq!(image_repository("shop", "localhost/web"), "localhost/web");
+    }
+}

@@ -1,0 +1,312 @@
+//! Builds through the real container engine and the real store: labels, targets, build arguments,
+//! failures and cancellation, as recorded.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use slipway_build::{BuildError, BuildRequest, labels::keys};
+use slipway_config::Config;
+use slipway_engine::testing::{TestScope, busybox_image, engine};
+use slipway_engine::{ContainerEngine, EngineError, ImageRemoval};
+use slipway_store::{BuildId, BuildOutcome, SqliteStore, Store};
+
+/// A committed project whose Dockerfile starts from the test busybox image.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(slipway_toml: &str, dockerfile: &str) -> Project {
+        let project = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        project.write("slipway.toml", slipway_toml);
+        project.write("Dockerfile", dockerfile);
+        project.git(&["init", "-q", "-b", "main"]);
+        project.git(&["remote", "add", "origin", "https://example.com/shop.git"]);
+        project.git(&["add", "-A"]);
+        project.git(&["commit", "-q", "-m", "init"]);
+        project
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        std::fs::write(self.path().join(relative), text).unwrap();
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(self.path())
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    fn config(&self) -> Config {
+        Config::load(&self.path().join("slipway.toml")).unwrap()
+    }
+
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(&self.path().join(".slipway")).unwrap())
+    }
+}
+
+/// A project name unique to the test, so parallel tests never share image tags.
+fn slipway_toml(scope: &TestScope, extra: &str) -> String {
+    format!(
+        "[project]\nname = \"{}\"\n[services.web]\nversion = \"2.0.0\"\n{extra}",
+        scope.name("p").to_lowercase()
+    )
+}
+
+async fn remove_images(engine: &dyn ContainerEngine, references: &[String]) {
+    for reference in references {
+        let _ = engine
+            .remove_image(
+                reference,
+                ImageRemoval {
+                    force: true,
+                    no_prune: false,
+                },
+            )
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn labels_tags_and_the_record_describe_the_commit() {
+    let engine = engine().await;
+    let scope = TestScope::new(&engine, "labels");
+    let base = busybox_image(&engine, "slipway-test/busybox:build")
+        .await
+        .unwrap();
+    let project = Project::new(
+        &slipway_toml(&scope, ""),
+        &format!("FROM {base}\nRUN echo built > /built\n"),
+    );
+    let commit = project.git(&["rev-parse", "HEAD"]);
+    let commit_time: i64 = project
+        .git(&["show", "-s", "--format=%ct", "HEAD"])
+        .parse()
+        .unwrap();
+
+    let prepared = slipway_build::prepare(&project.config(), BuildRequest::default()).unwrap();
+    let store = project.store();
+    let built = prepared
+        .run(
+            Arc::new(engine.clone()),
+            store.clone(),
+            |_| {},
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+
+    let labels = &built.image.labels;
+    assert_eq!(labels[keys::REVISION], commit);
+    assert_eq!(labels[keys::VERSION], "2.0.0");
+    assert_eq!(labels[keys::SOURCE], "https://example.com/shop.git");
+    assert_eq!(labels[keys::TITLE], "web");
+    assert_eq!(
+        labels[keys::CREATED],
+        jiff::Timestamp::from_second(commit_time)
+            .unwrap()
+            .to_string()
+    );
+    assert!(!labels.contains_key(keys::DIRTY));
+    for reference in &built.references {
+        let image = engine
+            .inspect_image(reference)
+            .await
+            .unwrap()
+            .expect(reference);
+        assert_eq!(image.id, built.image.id, "{reference}");
+    }
+
+    let record = store.build(built.build_id).unwrap().unwrap().record;
+    assert_eq!(record.outcome, BuildOutcome::Succeeded);
+    assert_eq!(record.image_id.as_deref(), Some(built.image.id.as_str()));
+    assert_eq!(record.tags, built.references);
+    assert_eq!(record.git.commit.as_deref(), Some(commit.as_str()));
+    assert_eq!(record.layer_count, Some(built.image.layer_count as u32));
+    assert!(record.log.contains("RUN echo built"), "{}", record.log);
+    remove_images(&engine, &built.references).await;
+}
+
+#[tokio::test]
+async fn target_and_build_args_reach_the_engine() {
+    let engine = engine().await;
+    let scope = TestScope::new(&engine, "target");
+    let base = busybox_image(&engine, "slipway-test/busybox:build")
+        .await
+        .unwrap();
+    let dockerfile = format!(
+        "FROM {base} AS first\nARG GREETING=unset\nARG FROM_CONFIG=unset\n\
+         RUN echo \"$GREETING $FROM_CONFIG\" > /greeting\nFROM {base} AS second\nRUN echo second > /second\n"
+    );
+    let project = Project::new(
+        &slipway_toml(
+            &scope,
+            "build_args = { FROM_CONFIG = \"config\", GREETING = \"x\" }\n",
+        ),
+        &dockerfile,
+    );
+    let request = BuildRequest {
+        target: Some("first".to_owned()),
+        build_args: [("GREETING".to_owned(), "hello".to_owned())].into(),
+        ..BuildRequest::default()
+    };
+    let prepared = slipway_build::prepare(&project.config(), request).unwrap();
+    let built = prepared
+        .run(
+            Arc::new(engine.clone()),
+            project.store(),
+            |_| {},
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+
+    let scope_label = scope.label();
+    let spec = slipway_engine::ContainerSpec::new(built.image.id.as_str())
+        .name(scope.name("check"))
+        .label(scope_label.0, scope_label.1)
+        .cmd(["cat", "/greeting"]);
+    let container = engine.create_container(&spec).await.unwrap();
+    engine.start_container(container.as_str()).await.unwrap();
+    assert_eq!(engine.wait_container(container.as_str()).await.unwrap(), 0);
+    let logs: Vec<_> = futures::StreamExt::collect::<Vec<_>>(
+        engine.container_logs(container.as_str(), slipway_engine::LogOptions::default()),
+    )
+    .await;
+    let text: String = logs.into_iter().map(|line| line.unwrap().text).collect();
+    assert_eq!(
+        text.trim(),
+        "hello config",
+        "--build-arg overrides slipway.toml's build_args"
+    );
+    remove_images(&engine, &built.references).await;
+}
+
+#[tokio::test]
+async fn a_failing_step_is_recorded_as_failed_with_its_output() {
+    let engine = engine().await;
+    let scope = TestScope::new(&engine, "failing");
+    let base = busybox_image(&engine, "slipway-test/busybox:build")
+        .await
+        .unwrap();
+    let project = Project::new(
+        &slipway_toml(&scope, ""),
+        &format!("FROM {base}\nRUN echo about to fail && exit 3\n"),
+    );
+    let prepared = slipway_build::prepare(&project.config(), BuildRequest::default()).unwrap();
+    let store = project.store();
+    let mut streamed = String::new();
+    let error = prepared
+        .run(
+            Arc::new(engine.clone()),
+            store.clone(),
+            |text| streamed.push_str(text),
+            std::future::pending(),
+        )
+        .await
+        .unwrap_err();
+    match &error {
+        BuildError::Engine(EngineError::BuildFailed { output, .. }) => {
+            assert!(output.contains("about to fail"), "{output}");
+        }
+        other => panic!("expected BuildFailed, got {other:?}"),
+    }
+    assert!(
+        streamed.contains("about to fail"),
+        "output streams live: {streamed}"
+    );
+    let builds = store.builds(&Default::default()).unwrap();
+    assert_eq!(builds.len(), 1);
+    let record = &builds[0].record;
+    assert!(
+        matches!(&record.outcome, BuildOutcome::Failed { reason } if reason.contains("failed")),
+        "{:?}",
+        record.outcome
+    );
+    assert!(record.log.contains("about to fail"));
+    assert_eq!(record.image_id, None);
+    assert!(record.tags.is_empty(), "a failed build tags nothing");
+}
+
+#[tokio::test]
+async fn a_cancelled_build_is_recorded_as_cancelled() {
+    let engine = engine().await;
+    let scope = TestScope::new(&engine, "cancel");
+    let base = busybox_image(&engine, "slipway-test/busybox:build")
+        .await
+        .unwrap();
+    let project = Project::new(
+        &slipway_toml(&scope, ""),
+        &format!("FROM {base}\nRUN echo started && sleep 60\n"),
+    );
+    let prepared = slipway_build::prepare(&project.config(), BuildRequest::default()).unwrap();
+    let store = project.store();
+    let started = std::time::Instant::now();
+    let error = prepared
+        .run(
+            Arc::new(engine.clone()),
+            store.clone(),
+            |_| {},
+            tokio::time::sleep(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, BuildError::Cancelled), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "cancellation must not wait for the step"
+    );
+    let record = store.build(BuildId::new(1)).unwrap().unwrap().record;
+    assert_eq!(record.outcome, BuildOutcome::Cancelled);
+}
+
+#[test]
+fn dirty_trees_and_detached_heads_shape_the_tags() {
+    let project = Project::new(
+        "[project]\nname = \"shop\"\n[services.web]\nversion = \"2.0.0\"\n",
+        "FROM scratch\n",
+    );
+    let commit = project.git(&["rev-parse", "HEAD"]);
+    let short = project.git(&["rev-parse", "--short", "HEAD"]);
+    project.git(&["checkout", "-q", "--detach"]);
+    project.write("untracked.txt", "x");
+
+    let prepared = slipway_build::prepare(&project.config(), BuildRequest::default()).unwrap();
+    assert_eq!(
+        prepared.references(),
+        [
+            format!("localhost/shop/web:{commit}-dirty"),
+            format!("localhost/shop/web:{short}-dirty"),
+            "localhost/shop/web:2.0.0-dirty".to_owned(),
+        ]
+    );
+    assert_eq!(prepared.labels()[keys::DIRTY], "true");
+}

@@ -1,0 +1,368 @@
+//! The git state of a repository: root, commit, branch, dirty tree, nearest tag, remote.
+//!
+//! [`Repository::discover`] finds the repository holding a directory; [`Repository::snapshot`] reads
+//! what builds and runs record about it in one go ([`Snapshot`]). Everything goes through the `git`
+//! command, which every Slipway user has and which understands every repository layout (worktrees,
+//! submodules, `safe.directory`) better than a reimplementation would.
+//!
+//! Commands run with a fixed environment (`LC_ALL=C`, no pager, no prompts) so their output can be
+//! parsed, and with `GIT_OPTIONAL_LOCKS=0` so that reading state never takes the index lock a user's
+//! own `git` might be holding.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// What went wrong asking git.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The `git` command is not installed.
+    #[error("the `git` command was not found: {0}")]
+    NotInstalled(std::io::Error),
+    /// The directory is not inside a git repository.
+    #[error("{} is not inside a git repository", .0.display())]
+    NotARepository(PathBuf),
+    /// The repository has no commits yet, so there is nothing to name a build after.
+    #[error("the repository at {} has no commits yet", .0.display())]
+    NoCommits(PathBuf),
+    /// git ran and failed.
+    #[error("`git {args}` failed: {message}")]
+    Failed {
+        /// The arguments given to git.
+        args: String,
+        /// What git printed on stderr.
+        message: String,
+    },
+}
+
+/// A git repository, found from a directory inside it.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    root: PathBuf,
+}
+
+/// What a build or run records about the repository at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The full commit id of HEAD.
+    pub commit: String,
+    /// The abbreviated commit id (`git rev-parse --short`, at least 7 characters).
+    pub short_commit: String,
+    /// When HEAD was committed, in seconds since the Unix epoch (the committer date).
+    pub commit_time: i64,
+    /// The branch HEAD is on; `None` when HEAD is detached.
+    pub branch: Option<String>,
+    /// Whether tracked files differ from HEAD, or untracked files that are not ignored exist.
+    pub dirty: bool,
+}
+
+impl Repository {
+    /// The repository holding `dir`.
+    pub fn discover(dir: &Path) -> Result<Repository, GitError> {
+        let output = git(dir, ["rev-parse", "--show-toplevel"])?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if stderr.contains("not a git repository") {
+                return Err(GitError::NotARepository(dir.to_path_buf()));
+            }
+            return Err(failed(["rev-parse", "--show-toplevel"], &output));
+        }
+        Ok(Repository {
+            root: PathBuf::from(stdout_line(&output)),
+        })
+    }
+
+    /// The top directory of the working tree.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Commit, branch and dirty state, read together.
+    pub fn snapshot(&self) -> Result<Snapshot, GitError> {
+        let commit = self.head_commit()?;
+        let short_commit = self.read(["rev-parse", "--short", "HEAD"])?;
+        let commit_time = self.read(["show", "-s", "--format=%ct", "HEAD"])?;
+        let commit_time = commit_time.parse().map_err(|_| GitError::Failed {
+            args: "show -s --format=%ct HEAD".to_owned(),
+            message: format!("expected a Unix time, got `{commit_time}`"),
+        })?;
+        Ok(Snapshot {
+            commit,
+            short_commit,
+            commit_time,
+            branch: self.branch()?,
+            dirty: self.is_dirty()?,
+        })
+    }
+
+    /// The full commit id of HEAD.
+    pub fn head_commit(&self) -> Result<String, GitError> {
+        let output = git(
+            &self.root,
+            ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+        )?;
+        if output.status.success() {
+            Ok(stdout_line(&output))
+        } else {
+            Err(GitError::NoCommits(self.root.clone()))
+        }
+    }
+
+    /// The branch HEAD is on, or `None` when it is detached.
+    pub fn branch(&self) -> Result<Option<String>, GitError> {
+        let output = git(&self.root, ["symbolic-ref", "--quiet", "--short", "HEAD"])?;
+        // Exit status 1 with no output is git's way of saying "detached".
+        match output.status.code() {
+            Some(0) => Ok(Some(stdout_line(&output))),
+            Some(1) => Ok(None),
+            _ => Err(failed(
+                ["symbolic-ref", "--quiet", "--short", "HEAD"],
+                &output,
+            )),
+        }
+    }
+
+    /// Whether the working tree differs from HEAD (untracked files that are not ignored count).
+    pub fn is_dirty(&self) -> Result<bool, GitError> {
+        let status = self.read(["status", "--porcelain", "--untracked-files=normal"])?;
+        Ok(!status.is_empty())
+    }
+
+    /// The nearest tag reachable from HEAD, or `None` when there is none.
+    pub fn nearest_tag(&self) -> Result<Option<String>, GitError> {
+        let output = git(&self.root, ["describe", "--tags", "--abbrev=0"])?;
+        if output.status.success() {
+            return Ok(Some(stdout_line(&output)));
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("No names found") || stderr.contains("No tags can describe") {
+            return Ok(None);
+        }
+        if stderr.contains("Not a valid object name HEAD") || stderr.contains("bad revision") {
+            return Err(GitError::NoCommits(self.root.clone()));
+        }
+        Err(failed(["describe", "--tags", "--abbrev=0"], &output))
+    }
+
+    /// The URL of the remote `origin`, or `None` when there is no such remote.
+    pub fn origin_url(&self) -> Result<Option<String>, GitError> {
+        let output = git(&self.root, ["config", "--get", "remote.origin.url"])?;
+        // `git config --get` exits 1 when the key is unset.
+        match output.status.code() {
+            Some(0) => Ok(Some(stdout_line(&output))),
+            Some(1) => Ok(None),
+            _ => Err(failed(["config", "--get", "remote.origin.url"], &output)),
+        }
+    }
+
+    fn read<const N: usize>(&self, args: [&str; N]) -> Result<String, GitError> {
+        let output = git(&self.root, args)?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout)
+                .trim_end()
+                .to_owned())
+        } else {
+            Err(failed(args, &output))
+        }
+    }
+}
+
+fn git<I, S>(dir: &Path, args: I) -> Result<Output, GitError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("LC_ALL", "C")
+        .env("GIT_PAGER", "cat")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .map_err(GitError::NotInstalled)
+}
+
+fn stdout_line(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .trim_end()
+        .to_owned()
+}
+
+fn failed<const N: usize>(args: [&str; N], output: &Output) -> GitError {
+    GitError::Failed {
+        args: args.join(" "),
+        message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch repository with a fixed identity, so tests never depend on the user's git config.
+    struct Scratch {
+        dir: tempfile::TempDir,
+    }
+
+    impl Scratch {
+        fn new() -> Scratch {
+            let scratch = Scratch {
+                dir: tempfile::tempdir().unwrap(),
+            };
+            scratch.git(&["init", "-q", "-b", "main"]);
+            scratch
+        }
+
+        fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        fn git(&self, args: &[&str]) -> String {
+            let output = Command::new("git")
+                .arg("-C")
+                .arg(self.path())
+                .args([
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@example.com",
+                    "-c",
+                    "commit.gpgsign=false",
+                ])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        }
+
+        fn commit(&self, file: &str, text: &str) -> String {
+            std::fs::write(self.path().join(file), text).unwrap();
+            self.git(&["add", file]);
+            self.git(&["commit", "-q", "-m", file]);
+            self.git(&["rev-parse", "HEAD"])
+        }
+
+        fn repo(&self) -> Repository {
+            Repository::discover(self.path()).unwrap()
+        }
+    }
+
+    #[test]
+    fn snapshot_of_a_clean_branch() {
+        let scratch = Scratch::new();
+        let commit = scratch.commit("a.txt", "a");
+        let snapshot = scratch.repo().snapshot().unwrap();
+        assert_eq!(snapshot.commit, commit);
+        assert_eq!(snapshot.commit.len(), 40);
+        assert!(commit.starts_with(&snapshot.short_commit));
+        assert!(snapshot.short_commit.len() >= 7);
+        assert_eq!(snapshot.branch.as_deref(), Some("main"));
+        assert!(!snapshot.dirty);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!(
+            (now - snapshot.commit_time).abs() < 600,
+            "commit time {} is not now",
+            snapshot.commit_time
+        );
+    }
+
+    #[test]
+    fn discover_from_a_subdirectory_finds_the_root() {
+        let scratch = Scratch::new();
+        scratch.commit("a.txt", "a");
+        std::fs::create_dir_all(scratch.path().join("deep/er")).unwrap();
+        let repo = Repository::discover(&scratch.path().join("deep/er")).unwrap();
+        assert_eq!(
+            repo.root().canonicalize().unwrap(),
+            scratch.path().canonicalize().unwrap()
+        );
+    }
+
+    #[test]
+    fn modified_and_untracked_files_make_the_tree_dirty_but_ignored_ones_do_not() {
+        let scratch = Scratch::new();
+        scratch.commit(".gitignore", "*.log\n");
+        let repo = scratch.repo();
+        std::fs::write(scratch.path().join("build.log"), "x").unwrap();
+        assert!(!repo.is_dirty().unwrap());
+        std::fs::write(scratch.path().join("new.txt"), "x").unwrap();
+        assert!(repo.is_dirty().unwrap());
+        std::fs::remove_file(scratch.path().join("new.txt")).unwrap();
+        std::fs::write(scratch.path().join(".gitignore"), "changed\n").unwrap();
+        assert!(repo.is_dirty().unwrap());
+    }
+
+    #[test]
+    fn detached_head_has_no_branch() {
+        let scratch = Scratch::new();
+        let first = scratch.commit("a.txt", "a");
+        scratch.commit("b.txt", "b");
+        scratch.git(&["checkout", "-q", "--detach", &first]);
+        let snapshot = scratch.repo().snapshot().unwrap();
+        assert_eq!(snapshot.branch, None);
+        assert_eq!(snapshot.commit, first);
+    }
+
+    #[test]
+    fn branches_with_slashes_keep_their_name() {
+        let scratch = Scratch::new();
+        scratch.commit("a.txt", "a");
+        scratch.git(&["checkout", "-q", "-b", "feature/Login-Page"]);
+        assert_eq!(
+            scratch.repo().branch().unwrap().as_deref(),
+            Some("feature/Login-Page")
+        );
+    }
+
+    #[test]
+    fn nearest_tag() {
+        let scratch = Scratch::new();
+        scratch.commit("a.txt", "a");
+        let repo = scratch.repo();
+        assert_eq!(repo.nearest_tag().unwrap(), None);
+        scratch.git(&["tag", "v1.0.0"]);
+        scratch.commit("b.txt", "b");
+        scratch.git(&["tag", "-a", "v1.1.0", "-m", "release"]);
+        scratch.commit("c.txt", "c");
+        assert_eq!(repo.nearest_tag().unwrap().as_deref(), Some("v1.1.0"));
+    }
+
+    #[test]
+    fn a_repository_without_commits_says_so() {
+        let scratch = Scratch::new();
+        let repo = scratch.repo();
+        assert!(matches!(repo.snapshot(), Err(GitError::NoCommits(_))));
+        assert_eq!(repo.nearest_tag().unwrap(), None);
+        assert_eq!(repo.branch().unwrap().as_deref(), Some("main"));
+    }
+
+    #[test]
+    fn a_plain_directory_is_not_a_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Repository::discover(dir.path()).unwrap_err();
+        assert!(matches!(error, GitError::NotARepository(_)), "{error}");
+    }
+
+    #[test]
+    fn origin_url() {
+        let scratch = Scratch::new();
+        scratch.commit("a.txt", "a");
+        let repo = scratch.repo();
+        assert_eq!(repo.origin_url().unwrap(), None);
+        scratch.git(&["remote", "add", "origin", "https://example.com/shop.git"]);
+        assert_eq!(
+            repo.origin_url().unwrap().as_deref(),
+            Some("https://example.com/shop.git")
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! Planning helpers on loaded workflows: event matching, matrix expansion, the job graph and
+//! input resolution.
+
+use slipway_expr::Value;
+use slipway_workflow::events::{EventContext, Mismatch, matches};
+use slipway_workflow::graph::{GraphError, JobGraph};
+use slipway_workflow::inputs::{InputError, parse_assignments, resolve};
+use slipway_workflow::matrix::expand;
+use slipway_workflow::{Matrix, Source, Workflow, load};
+
+fn workflow(text: &str) -> Workflow {
+    load(&Source::new("w.yml", text)).unwrap_or_else(|e| panic!("{e:#?}"))
+}
+
+const JOBS: &str = "jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n";
+
+fn on(triggers: &str) -> Workflow {
+    workflow(&format!("on:\n{triggers}{JOBS}"))
+}
+
+fn push(git_ref: &str) -> EventContext {
+    EventContext::new("push").with_ref(git_ref)
+}
+
+#[test]
+fn events_must_be_listed() {
+    let w = on("  push:\n");
+    assert_eq!(matches(&w.on, &push("refs/heads/main")), Ok(()));
+    assert_eq!(
+        matches(&w.on, &EventContext::new("pull_request")),
+        Err(Mismatch::EventNotListed("pull_request".into()))
+    );
+    let w = workflow(&format!("on: [push, workflow_dispatch]\n{JOBS}"));
+    assert_eq!(
+        matches(&w.on, &EventContext::new("workflow_dispatch")),
+        Ok(())
+    );
+}
+
+#[test]
+fn branch_filters_are_order_dependent() {
+    let w = on("  push:\n    branches: ['releases/**', '!releases/**-alpha']\n");
+    assert_eq!(matches(&w.on, &push("refs/heads/releases/10")), Ok(()));
+    assert!(matches!(
+        matches(&w.on, &push("refs/heads/releases/10-alpha")),
+        Err(Mismatch::RefFiltered {
+            filter: "branches",
+            ..
+        })
+    ));
+    assert!(matches!(
+        matches(&w.on, &push("refs/heads/main")),
+        Err(Mismatch::RefFiltered { .. })
+    ));
+    // Only branch filters: tag pushes do not run.
+    assert!(matches!(
+        matches(&w.on, &push("refs/tags/v1")),
+        Err(Mismatch::RefKindUnfiltered {
+            kind: "tag",
+            other: "branches",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn ignore_filters_and_tags() {
+    let w = on("  push:\n    branches-ignore: ['dependabot/**']\n    tags: ['v*']\n");
+    assert_eq!(matches(&w.on, &push("refs/heads/main")), Ok(()));
+    assert!(matches!(
+        matches(&w.on, &push("refs/heads/dependabot/npm/x")),
+        Err(Mismatch::RefFiltered {
+            filter: "branches-ignore",
+            ..
+        })
+    ));
+    assert_eq!(matches(&w.on, &push("refs/tags/v1.2.0")), Ok(()));
+    assert!(matches!(
+        matches(&w.on, &push("refs/tags/release-1")),
+        Err(Mismatch::RefFiltered {
+            kind: "tag",
+            filter: "tags",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn path_filters_need_one_selected_path() {
+    let w = on("  push:\n    paths: ['src/**', '!src/**/*.md']\n");
+    let changed = |paths: &[&str]| {
+        push("refs/heads/main").with_changed_paths(paths.iter().map(|p| (*p).to_owned()).collect())
+    };
+    assert_eq!(matches(&w.on, &changed(&["src/lib.rs"])), Ok(()));
+    assert_eq!(
+        matches(&w.on, &changed(&["README.md", "src/a/b.rs"])),
+        Ok(())
+    );
+    assert_eq!(
+        matches(&w.on, &changed(&["src/docs/x.md", "README.md"])),
+        Err(Mismatch::PathsFiltered { filter: "paths" })
+    );
+    // Path filters are not evaluated for tag pushes.
+    let w = on("  push:\n    tags: ['v*']\n    paths: ['src/**']\n");
+    assert_eq!(
+        matches(
+            &w.on,
+            &push("refs/tags/v1").with_changed_paths(vec!["docs/x".into()])
+        ),
+        Ok(())
+    );
+
+    let w = on("  push:\n    paths-ignore: ['docs/**']\n");
+    assert_eq!(
+        matches(
+            &w.on,
+            &push("refs/heads/main").with_changed_paths(vec!["docs/a.md".into()])
+        ),
+        Err(Mismatch::PathsFiltered {
+            filter: "paths-ignore"
+        })
+    );
+    assert_eq!(
+        matches(
+            &w.on,
+            &push("refs/heads/main").with_changed_paths(vec!["docs/a.md".into(), "src/x".into()])
+        ),
+        Ok(())
+    );
+}
+
+#[test]
+fn activity_types_default_for_pull_requests() {
+    let w = on("  pull_request:\n    branches: [main]\n  issues:\n    types: [opened]\n");
+    let pr = |activity: &str| {
+        EventContext::new("pull_request")
+            .with_ref("main")
+            .with_activity_type(activity)
+    };
+    assert_eq!(matches(&w.on, &pr("synchronize")), Ok(()));
+    assert!(matches!(
+        matches(&w.on, &pr("closed")),
+        Err(Mismatch::ActivityType { .. })
+    ));
+    let issue = |activity: &str| EventContext::new("issues").with_activity_type(activity);
+    assert_eq!(matches(&w.on, &issue("opened")), Ok(()));
+    assert!(matches!(
+        matches(&w.on, &issue("closed")),
+        Err(Mismatch::ActivityType { .. })
+    ));
+}
+
+#[test]
+fn matrices_expand_from_the_model() {
+    let w = workflow(
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        os: [a, b]\n        v: [1, 2]\n        exclude:\n          - {os: b, v: 2}\n        include:\n          - {os: a, extra: x}\n          - {os: c}\n    steps:\n      - run: echo\n",
+    );
+    let Some(Matrix::Literal(def)) = &w.jobs["t"].strategy.as_ref().unwrap().matrix else {
+        panic!("literal matrix")
+    };
+    let combos = expand(def).unwrap();
+    let rendered: Vec<String> = combos
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    assert_eq!(
+        rendered,
+        ["os=a,v=1,extra=x", "os=a,v=2,extra=x", "os=b,v=1", "os=c"]
+    );
+}
+
+#[test]
+fn the_job_graph_of_a_workflow() {
+    let w = workflow(
+        "on: push\njobs:\n  test:\n    needs: build\n    runs-on: x\n    steps: [{run: echo}]\n  build:\n    runs-on: x\n    steps: [{run: echo}]\n  ship:\n    needs: [test, build]\n    runs-on: x\n    steps: [{run: echo}]\n",
+    );
+    let graph = JobGraph::new(&w).unwrap();
+    let levels: Vec<Vec<&str>> = graph
+        .levels()
+        .iter()
+        .map(|l| l.iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(levels, [vec!["build"], vec!["test"], vec!["ship"]]);
+    let w = workflow(
+        "on: push\njobs:\n  a:\n    needs: [a]\n    runs-on: x\n    steps: [{run: echo}]\n",
+    );
+    assert_eq!(
+        JobGraph::new(&w).unwrap_err(),
+        vec![GraphError::Cycle {
+            path: vec!["a".into(), "a".into()]
+        }]
+    );
+}
+
+#[test]
+fn dispatch_inputs_resolve_from_key_value_strings() {
+    let w = on(
+        "  workflow_dispatch:\n    inputs:\n      env:\n        type: choice\n        options: [staging, prod]\n        required: true\n      debug:\n        type: boolean\n        default: true\n      retries:\n        type: number\n",
+    );
+    let declared = &w.on.get("workflow_dispatch").unwrap().inputs;
+    let inputs = resolve(
+        declared,
+        &parse_assignments(&["env=prod", "retries=3"]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(inputs["env"], Value::from("prod"));
+    assert_eq!(inputs["debug"], Value::Bool(true));
+    assert_eq!(inputs["retries"], Value::Number(3.0));
+    let errors = resolve(declared, &parse_assignments(&["debug=maybe"]).unwrap()).unwrap_err();
+    assert_eq!(errors[0], InputError::Missing("env".into()));
+    assert!(matches!(&errors[1], InputError::WrongType { name, .. } if name == "debug"));
+}

@@ -1,0 +1,10 @@
+//! The `slipway` binary, driven as a user drives it: real processes, real files, real git, and the
+//! real container engine for the commands that build.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)] // Tests: a panic is the report.
+
+mod build;
+mod config;
+mod doctor;
+mod init;
+mod support;

@@ -1,0 +1,49 @@
+'use strict';
+// Slipway's example service: listens on PORT (default 3000) and serves the handler in app.js.
+// On SIGTERM it stops accepting connections and exits once in-flight requests are done, so a
+// deploy that drains it loses nothing.
+
+const http = require('node:http');
+const { settingsFrom, handle } = require('./app');
+
+const settings = settingsFrom(process.env);
+const port = Number.parseInt(process.env.PORT || '3000', 10);
+const host = process.env.HOST || '0.0.0.0';
+
+const server = http.createServer((request, response) => {
+  const answer = handle(request.method, request.url, settings);
+  response.writeHead(answer.status, answer.headers);
+  response.end(request.method === 'HEAD' ? undefined : answer.body);
+});
+// Keep-alive connections outlive the proxy's idle timeout, never the other way round.
+server.keepAliveTimeout = 65_000;
+
+function start() {
+  server.listen(port, host, () => {
+    console.log(`hello ${settings.version} (${settings.release}) listening on ${host}:${port}`);
+  });
+}
+
+if (settings.startupDelaySeconds > 0) {
+  console.log(`starting in ${settings.startupDelaySeconds}s`);
+  setTimeout(start, settings.startupDelaySeconds * 1000);
+} else {
+  start();
+}
+
+if (settings.crashAfterSeconds > 0) {
+  setTimeout(() => {
+    console.error(`crashing after ${settings.crashAfterSeconds}s, as CRASH_AFTER_SECONDS asks`);
+    process.exit(1);
+  }, settings.crashAfterSeconds * 1000).unref();
+}
+
+function shutDown(signal) {
+  console.log(`${signal}: draining`);
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  // In-flight requests get 10 s; then we go anyway.
+  setTimeout(() => process.exit(0), 10_000).unref();
+}
+process.on('SIGTERM', () => shutDown('SIGTERM'));
+process.on('SIGINT', () => shutDown('SIGINT'));
