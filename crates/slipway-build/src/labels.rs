@@ -77,9 +77,131 @@ pub fn compute(inputs: &LabelInputs<'_>) -> BTreeMap<String, String> {
     labels
 }
 
+/// The Dockerfile `text` with one `LABEL` instruction carrying `labels` added at the end of the
+/// stage being built (`target`, else the last).
+///
+/// Why not the build API's `labels` parameter: Podman turns it into one `LABEL` step per label, in
+/// Go's map order, which changes from build to build. Steps in another order miss the cache, so a
+/// rebuild of an unchanged tree would get a new image id. One instruction with the labels sorted is
+/// cached like any other step, and costs one step instead of one per label.
+pub fn dockerfile_with_labels(
+    text: &str,
+    dockerfile: &slipway_dockerfile::Dockerfile,
+    target: Option<&str>,
+    labels: &BTreeMap<String, String>,
+) -> String {
+    let stage = target
+        .and_then(|target| dockerfile.stage(target))
+        .unwrap_or_else(|| dockerfile.final_stage());
+    let last_line = dockerfile
+        .stage_instructions(stage)
+        .last()
+        .map_or(text.lines().count(), |instruction| {
+            instruction.span.end_line
+        });
+    let escape = dockerfile.directives().escape();
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{}={}", quoted(key, escape), quoted(value, escape)))
+        .collect();
+    let instruction = format!("LABEL {}\n", pairs.join(" "));
+
+    let mut result = String::with_capacity(text.len() + instruction.len() + 1);
+    let mut lines = text.split_inclusive('\n');
+    for line in lines.by_ref().take(last_line) {
+        result.push_str(line);
+    }
+    if !result.is_empty() && !result.ends_with('\n') {
+        result.push('\n');
+    }
+    result.push_str(&instruction);
+    for line in lines {
+        result.push_str(line);
+    }
+    result
+}
+
+/// `value` in double quotes, with the quote, the escape character and `$` (which the builder
+/// would expand) escaped by the Dockerfile's escape character.
+fn quoted(value: &str, escape: char) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '$' || c == escape {
+            quoted.push(escape);
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn labelled(text: &str, target: Option<&str>) -> String {
+        let parsed = slipway_dockerfile::parse(text).unwrap();
+        let labels = BTreeMap::from([
+            ("b.key".to_owned(), "say \"hi\" for $5".to_owned()),
+            ("a.key".to_owned(), "plain".to_owned()),
+        ]);
+        dockerfile_with_labels(text, &parsed, target, &labels)
+    }
+
+    #[test]
+    fn one_sorted_label_instruction_ends_the_last_stage() {
+        assert_eq!(
+            labelled(
+                "FROM a AS one\nRUN x\n\nFROM b\nCMD [\"y\"]\n# trailing comment\n",
+                None
+            ),
+            "FROM a AS one\nRUN x\n\nFROM b\nCMD [\"y\"]\n\
+             LABEL \"a.key\"=\"plain\" \"b.key\"=\"say \\\"hi\\\" for \\$5\"\n# trailing comment\n"
+        );
+    }
+
+    #[test]
+    fn the_target_stage_gets_the_labels() {
+        assert_eq!(
+            labelled("FROM a AS one\nRUN x \\\n  && y\nFROM b\n", Some("one")),
+            "FROM a AS one\nRUN x \\\n  && y\n\
+             LABEL \"a.key\"=\"plain\" \"b.key\"=\"say \\\"hi\\\" for \\$5\"\nFROM b\n"
+        );
+    }
+
+    #[test]
+    fn heredocs_stay_whole() {
+        let result = labelled("FROM a\nRUN <<EOF\necho hi\nEOF\n", None);
+        assert!(
+            result.starts_with("FROM a\nRUN <<EOF\necho hi\nEOF\nLABEL "),
+            "{result}"
+        );
+    }
+
+    #[test]
+    fn a_missing_final_newline_is_added_first() {
+        assert!(labelled("FROM a", None).starts_with("FROM a\nLABEL "));
+    }
+
+    #[test]
+    fn the_backtick_escape_is_honoured() {
+        let text = "# escape=`\nFROM a\n";
+        let parsed = slipway_dockerfile::parse(text).unwrap();
+        let labels = BTreeMap::from([("k".to_owned(), "C:\\dir \"x\"".to_owned())]);
+        assert_eq!(
+            dockerfile_with_labels(text, &parsed, None, &labels),
+            "# escape=`\nFROM a\nLABEL \"k\"=\"C:\\dir `\"x`\"\"\n"
+        );
+    }
+
+    #[test]
+    fn the_result_parses_and_carries_every_label() {
+        let result = labelled("FROM a AS one\nRUN x\nFROM b\n", None);
+        let parsed = slipway_dockerfile::parse(&result).unwrap();
+        assert_eq!(parsed.instructions().len(), 4);
+        assert!(parsed.instructions()[3].raw.starts_with("LABEL"));
+    }
 
     fn inputs(dirty: bool) -> LabelInputs<'static> {
         LabelInputs {

@@ -31,6 +31,7 @@ use tokio::task::JoinHandle;
 use futures::StreamExt;
 use slipway_config::{Config, Service};
 use slipway_context::{ContextError, ContextOptions, ContextStats};
+use slipway_dockerfile::Dockerfile;
 use slipway_engine::{BuildEvent, BuildSpec, ContainerEngine, EngineError, ImageDetails};
 use slipway_git::{Repository, Snapshot};
 use slipway_store::{BuildId, BuildOutcome, GitSnapshot, NewBuild, Store};
@@ -59,6 +60,9 @@ pub struct PreparedBuild {
     service: Service,
     context_dir: PathBuf,
     dockerfile: PathBuf,
+    /// What is sent as the Dockerfile: the file with the labels added (see
+    /// [`labels::dockerfile_with_labels`]).
+    dockerfile_sent: String,
     snapshot: Snapshot,
     version: Option<Version>,
     references: Vec<String>,
@@ -95,7 +99,7 @@ pub fn prepare(config: &Config, request: BuildRequest) -> Result<PreparedBuild, 
     }
     let dockerfile = normalized_join(&context_dir, &service.dockerfile);
     let target = request.target.clone().or_else(|| service.target.clone());
-    check_dockerfile(&dockerfile, &service.name, target.as_deref())?;
+    let (dockerfile_text, parsed) = read_dockerfile(&dockerfile, &service.name, target.as_deref())?;
 
     let repository = Repository::discover(&context_dir)?;
     let snapshot = repository.snapshot()?;
@@ -120,11 +124,14 @@ pub fn prepare(config: &Config, request: BuildRequest) -> Result<PreparedBuild, 
         source: source.as_deref(),
         now: jiff::Timestamp::now(),
     });
+    let dockerfile_sent =
+        labels::dockerfile_with_labels(&dockerfile_text, &parsed, target.as_deref(), &labels);
     let request = BuildRequest { target, ..request };
     Ok(PreparedBuild {
         service,
         context_dir,
         dockerfile,
+        dockerfile_sent,
         snapshot,
         version,
         references,
@@ -174,8 +181,12 @@ fn select_service(config: &Config, name: Option<&str>) -> Result<Service, BuildE
     Ok(config.base_service(&name)?)
 }
 
-/// Parses the Dockerfile and checks that `target` names one of its stages.
-fn check_dockerfile(path: &Path, service: &str, target: Option<&str>) -> Result<(), BuildError> {
+/// Reads and parses the Dockerfile, and checks that `target` names one of its stages.
+fn read_dockerfile(
+    path: &Path,
+    service: &str,
+    target: Option<&str>,
+) -> Result<(String, Dockerfile), BuildError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -214,7 +225,7 @@ fn check_dockerfile(path: &Path, service: &str, target: Option<&str>) -> Result<
             stages,
         });
     }
-    Ok(())
+    Ok((text, dockerfile))
 }
 
 /// Where a service's images live in the engine: as configured when the name carries a registry
@@ -304,7 +315,8 @@ impl PreparedBuild {
         log: &mut BuildLog,
         on_output: &mut (impl FnMut(&str) + Send),
     ) -> Result<ImageDetails, BuildError> {
-        let options = ContextOptions::new(&self.dockerfile);
+        let options = ContextOptions::new(&self.dockerfile)
+            .with_dockerfile_contents(self.dockerfile_sent.clone());
         let (context, walk) = slipway_context::context_stream(self.context_dir.clone(), options);
         let mut events = engine.build_image(self.spec(), context);
         let mut image_id = None;
@@ -352,8 +364,7 @@ impl PreparedBuild {
         build_args.extend(self.request.build_args.clone());
         let mut spec = BuildSpec::new()
             .dockerfile(dockerfile)
-            .no_cache(self.request.no_cache)
-            .labels(self.labels.clone());
+            .no_cache(self.request.no_cache);
         for reference in &self.references {
             spec = spec.tag(reference.clone());
         }

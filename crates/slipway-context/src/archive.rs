@@ -30,6 +30,7 @@ use crate::error::ContextError;
 #[derive(Debug, Clone)]
 pub struct ContextOptions {
     dockerfile: PathBuf,
+    dockerfile_contents: Option<Vec<u8>>,
 }
 
 impl ContextOptions {
@@ -37,7 +38,15 @@ impl ContextOptions {
     pub fn new(dockerfile: impl Into<PathBuf>) -> ContextOptions {
         ContextOptions {
             dockerfile: dockerfile.into(),
+            dockerfile_contents: None,
         }
+    }
+
+    /// Sends `contents` as the Dockerfile instead of what the file holds (its path, mode and
+    /// time stay the file's). Slipway uses it to add its labels as one instruction.
+    pub fn with_dockerfile_contents(mut self, contents: impl Into<Vec<u8>>) -> ContextOptions {
+        self.dockerfile_contents = Some(contents.into());
+        self
     }
 
     pub fn dockerfile(&self) -> &Path {
@@ -85,6 +94,10 @@ pub fn write_context(
         }),
         first_path_of_inode: HashMap::new(),
         files: 0,
+        replaced: options
+            .dockerfile_contents
+            .as_deref()
+            .map(|contents| (dockerfile.clone(), contents)),
     };
     let mut parents: Vec<MatchInfo> = Vec::new();
     let mut walk = WalkDir::new(root)
@@ -190,14 +203,16 @@ fn unreadable_walk(root: &Path, error: walkdir::Error) -> ContextError {
 }
 
 /// The tar being written, and what is remembered between entries.
-struct ContextWriter<W: Write> {
+struct ContextWriter<'a, W: Write> {
     builder: tar::Builder<CountingWriter<W>>,
     /// For files with several links: the first path written for each (device, inode).
     first_path_of_inode: HashMap<(u64, u64), String>,
     files: u64,
+    /// A file (the Dockerfile) sent with other contents than it holds.
+    replaced: Option<(String, &'a [u8])>,
 }
 
-impl<W: Write> ContextWriter<W> {
+impl<W: Write> ContextWriter<'_, W> {
     fn append(
         &mut self,
         path: &Path,
@@ -237,6 +252,14 @@ impl<W: Write> ContextWriter<W> {
         relative: &str,
         metadata: &Metadata,
     ) -> Result<(), ContextError> {
+        if let Some((_, contents)) = self.replaced.as_ref().filter(|(path, _)| path == relative) {
+            let mut header = header(metadata, EntryType::Regular);
+            header.set_size(contents.len() as u64);
+            return self
+                .builder
+                .append_data(&mut header, relative, *contents)
+                .map_err(ContextError::Write);
+        }
         if metadata.nlink() > 1 {
             let inode = (metadata.dev(), metadata.ino());
             if let Some(first) = self.first_path_of_inode.get(&inode) {
@@ -331,7 +354,7 @@ mod tests {
     use super::*;
 
     /// A writer and the metadata of a 10-byte file, to pair with another path.
-    fn ten_byte_file() -> (ContextWriter<Vec<u8>>, tempfile::TempDir, Metadata) {
+    fn ten_byte_file() -> (ContextWriter<'static, Vec<u8>>, tempfile::TempDir, Metadata) {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("ten"), b"0123456789").unwrap();
         let metadata = fs::metadata(dir.path().join("ten")).unwrap();
@@ -342,6 +365,7 @@ mod tests {
             }),
             first_path_of_inode: HashMap::new(),
             files: 0,
+            replaced: None,
         };
         (writer, dir, metadata)
     }

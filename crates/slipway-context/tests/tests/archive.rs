@@ -235,3 +235,31 @@ fn an_invalid_dockerignore_names_the_file_and_line() {
             .ends_with(".dockerignore: line 2: invalid pattern \"[z-\": syntax error in pattern")
     );
 }
+
+#[test]
+fn replaced_dockerfile_contents_are_sent_in_place_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    make_tree(root, &["docker/Dockerfile", "app.js"]);
+    let options = ContextOptions::new("docker/Dockerfile")
+        .with_dockerfile_contents("FROM scratch\nLABEL a=b\n");
+    let mut tar = Vec::new();
+    let stats = write_context(root, &options, &mut tar).unwrap();
+    assert_eq!(stats.bytes, tar.len() as u64);
+    let entries = read_tar(&tar);
+    assert_eq!(paths(&entries), ["app.js", "docker/", "docker/Dockerfile"]);
+    let dockerfile = entries
+        .iter()
+        .find(|entry| entry.path == "docker/Dockerfile")
+        .unwrap();
+    assert_eq!(dockerfile.content, b"FROM scratch\nLABEL a=b\n");
+    let app = entries.iter().find(|entry| entry.path == "app.js").unwrap();
+    assert_eq!(
+        app.content,
+        fs::read(root.join("app.js")).unwrap(),
+        "other files are untouched"
+    );
+    assert!(
+        fs::read_to_string(root.join("docker/Dockerfile")).unwrap() != "FROM scratch\nLABEL a=b\n"
+    );
+}

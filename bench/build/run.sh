@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `slipway build` against `docker build` (the Docker CLI, legacy builder, against the same engine),
+# in one run:
+#   1. a no-change rebuild of examples/hello (every step from the cache);
+#   2. a cached rebuild whose context holds 50,000 files, with a .dockerignore that excludes some.
+# Both tools build the same Dockerfile with the same build arguments; Slipway also computes its tags
+# and labels, inspects the image and records the build, which is the overhead measured.
+# Needs hyperfine (apt). Prints hyperfine's tables and writes JSON next to this script.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+runs=${RUNS:-15}
+
+DOCKER_HOST=$("$root/scripts/setup-engine" | tail -n 1)
+export DOCKER_HOST
+"$root/scripts/base-images" >/dev/null
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/slipway/target}
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p slipway
+slipway=$CARGO_TARGET_DIR/release/slipway
+work=$(mktemp -d "${TMPDIR:-/tmp}/slipway-bench-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+commit_all() {
+  git -C "$1" add -A
+  git -C "$1" -c user.name=bench -c user.email=bench@example.com commit -q -m bench
+}
+
+# 1. The example service.
+cp -r "$root/examples/hello" "$work/hello"
+rm -rf "$work/hello/node_modules" "$work/hello/.slipway"
+git -C "$work/hello" init -q -b main
+commit_all "$work/hello"
+cd "$work/hello"
+# Warm both caches (and make sure both work) before measuring.
+"$slipway" build -q >/dev/null
+docker build -q --build-arg NODE_IMAGE=localhost/slipway/node:20 -t bench/hello:docker . >/dev/null
+hyperfine --warmup 2 --runs "$runs" --export-json "$here/rebuild.json" \
+  -n "slipway build" "$slipway build -q" \
+  -n "docker build" "docker build -q --build-arg NODE_IMAGE=localhost/slipway/node:20 -t bench/hello:docker ."
+
+# 2. A context of 50,000 files: 40,000 sent, 10,000 excluded by .dockerignore (a node_modules tree and
+# editor backups), in directories of 500 files.
+mkdir -p "$work/big"
+cd "$work/big"
+python3 - <<'PY'
+import os
+for d in range(80):
+    os.makedirs(f"src/pkg{d:03}", exist_ok=True)
+    for f in range(500):
+        with open(f"src/pkg{d:03}/file{f:03}.txt", "w") as out:
+            out.write(f"package {d} file {f}\n" * 4)
+for d in range(20):
+    os.makedirs(f"node_modules/dep{d:03}", exist_ok=True)
+    for f in range(400):
+        with open(f"node_modules/dep{d:03}/index{f:03}.js", "w") as out:
+            out.write("module.exports = 1;\n")
+for f in range(2000):
+    with open(f"src/pkg{f % 80:03}/backup{f:04}.txt~", "w") as out:
+        out.write("old\n")
+PY
+printf 'node_modules\n**/*~\n.git\n' >.dockerignore
+printf 'FROM localhost/slipway/busybox:latest\nCOPY . /context\nRUN find /context -type f | wc -l\n' >Dockerfile
+printf '[services.big]\nversion = "1.0.0"\n' >slipway.toml
+git init -q -b main
+commit_all "$work/big"
+"$slipway" build -q >/dev/null
+docker build -q -t bench/big:docker . >/dev/null
+hyperfine --warmup 1 --runs "$runs" --export-json "$here/context.json" \
+  -n "slipway build (50,000-file context)" "$slipway build -q" \
+  -n "docker build (50,000-file context)" "docker build -q -t bench/big:docker ."
