@@ -6,9 +6,11 @@
 //! of output, which hold the failing command's own messages. A stream that ends without an image
 //! id means the engine went away mid-build.
 //!
-//! Labels are sent in a fixed order. Podman applies them as `LABEL` steps in the order given,
-//! and steps are cached only when identical, so labels in a different order (as `bollard`'s
-//! hash map would send them) would rebuild those steps and change the image id on every build.
+//! Labels are sent as JSON with sorted keys, so Docker sees them in a fixed order. Podman decodes
+//! them into a Go map and applies them as one `LABEL` step each, in that map's iteration order,
+//! which varies between builds; steps in another order miss the cache. A caller that needs a
+//! rebuild with several labels to be fully cached puts them in the Dockerfile as one `LABEL`
+//! instruction instead (as `slipway build` does).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
