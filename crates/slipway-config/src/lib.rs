@@ -6,11 +6,14 @@
 //!
 //! The file has three parts:
 //!
-//! - `[services.NAME]`: how to build and run each service ([`ServiceSettings`]);
+//! - `[services.NAME]`: how to build and run each service ([`ServiceSettings`]), and how its
+//!   releases run and replace each other (`replicas`, `runtime`, `resources`, `autoscale`,
+//!   `[services.NAME.deploy]`: [`DeploySettings`]);
 //! - `[environments.NAME]`: per-environment variables and overrides of any service setting
 //!   ([`EnvironmentSettings`]); `dev`, `staging` and `prod` always exist, declared or not;
 //! - `[registry]`: where images go ([`RegistrySettings`]), and how the embedded registry serves
-//!   them (`[registry.server]`, [`RegistryServerSettings`]).
+//!   them (`[registry.server]`, [`RegistryServerSettings`]);
+//! - `[runners]`: where `slipway run` runs workflow jobs, by `runs-on` label ([`RunnerSettings`]).
 //!
 //! [`Config::service`] merges an environment's overrides over a service's settings and fills in
 //! defaults, giving the [`Service`] that builds and deploys use. [`json_schema`] is generated from the
@@ -34,13 +37,20 @@
 //! # Ok::<(), slipway_config::ConfigError>(())
 //! ```
 
+mod deploy;
 mod error;
 mod location;
 mod model;
 mod registry;
 mod resolve;
+mod runners;
 mod validate;
 
+pub use deploy::{
+    Autoscale, AutoscaleSettings, ByteSize, CanaryGate, CanaryPlan, CanarySettings, CanaryStep,
+    CanaryStepSettings, DeployPlan, DeploySettings, Limits, ResourceSettings, RollingPlan,
+    RollingSettings, RuntimeName, ScaleTarget, StrategyName,
+};
 pub use error::ConfigError;
 pub use model::{
     ConfigFile, DurationText, EnvironmentSettings, HealthSettings, ProjectSettings,
@@ -51,6 +61,7 @@ pub use registry::{
     RegistryTlsSettings, RetentionSettings,
 };
 pub use resolve::{HealthCheck, Service};
+pub use runners::{RunnerSettings, RunnerTarget};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -135,6 +146,11 @@ impl Config {
     /// The registry settings.
     pub fn registry(&self) -> &RegistrySettings {
         &self.file.registry
+    }
+
+    /// Where `slipway run` runs workflow jobs.
+    pub fn runners(&self) -> &RunnerSettings {
+        &self.file.runners
     }
 
     /// The service `name` as it runs in `environment`: the environment's overrides merged over the

@@ -15,8 +15,10 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::deploy::{AutoscaleSettings, DeploySettings, ResourceSettings, RuntimeName};
 use crate::error::ConfigError;
 use crate::registry::RegistryServerSettings;
+use crate::runners::RunnerSettings;
 
 /// The whole of `slipway.toml`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -35,6 +37,9 @@ pub struct ConfigFile {
     /// Per-environment settings. `dev`, `staging` and `prod` exist even when not declared here.
     #[serde(default)]
     pub environments: BTreeMap<String, EnvironmentSettings>,
+    /// Where `slipway run` runs workflow jobs, by `runs-on` label.
+    #[serde(default)]
+    pub runners: RunnerSettings,
 }
 
 /// `[project]`.
@@ -95,6 +100,16 @@ pub struct ServiceSettings {
     /// Environment variables for the running service.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// How many replicas of each release run; default 1.
+    pub replicas: Option<u32>,
+    /// What runs the replicas: `process` (default, runs `command`) or `container` (runs the image).
+    pub runtime: Option<RuntimeName>,
+    /// CPU and memory limits of each replica.
+    pub resources: Option<ResourceSettings>,
+    /// Keeps the replica count between bounds by CPU, memory or request rate.
+    pub autoscale: Option<AutoscaleSettings>,
+    /// How a new release replaces the one serving.
+    pub deploy: Option<DeploySettings>,
 }
 
 /// `[services.NAME.health]`: an HTTP check, healthy on a 2xx or 3xx answer.

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::deploy::{self, Autoscale, DeployPlan, Limits, RuntimeName};
 use crate::model::{EnvironmentSettings, HealthSettings, ServiceSettings};
 
 /// A service as it builds and runs in one environment, defaults filled in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
     /// The service name.
     pub name: String,
@@ -37,6 +38,16 @@ pub struct Service {
     pub command: Option<String>,
     /// Environment variables for the running service.
     pub env: BTreeMap<String, String>,
+    /// Replicas of each release.
+    pub replicas: u32,
+    /// What runs the replicas.
+    pub runtime: RuntimeName,
+    /// CPU and memory limits of each replica.
+    pub resources: Limits,
+    /// Autoscaling, when configured.
+    pub autoscale: Option<Autoscale>,
+    /// How a new release replaces the one serving.
+    pub deploy: DeployPlan,
 }
 
 /// An HTTP health check with its defaults filled in.
@@ -81,6 +92,11 @@ pub(crate) fn service(
         health: merged.health.and_then(health_check),
         command: merged.command,
         env: merged.env,
+        replicas: merged.replicas.unwrap_or(1),
+        runtime: merged.runtime.unwrap_or_default(),
+        resources: deploy::limits(merged.resources),
+        autoscale: deploy::autoscale(merged.autoscale),
+        deploy: deploy::plan(merged.deploy),
     }
 }
 
@@ -117,6 +133,11 @@ fn overlay(base: ServiceSettings, over: &ServiceSettings) -> ServiceSettings {
         },
         command: over.command.or(base.command),
         env: merge_maps(base.env, over.env),
+        replicas: over.replicas.or(base.replicas),
+        runtime: over.runtime.or(base.runtime),
+        resources: over.resources.or(base.resources),
+        autoscale: over.autoscale.or(base.autoscale),
+        deploy: deploy::overlay(base.deploy, over.deploy),
     }
 }
 

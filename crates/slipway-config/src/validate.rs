@@ -52,6 +52,7 @@ pub(crate) fn check(file: &ConfigFile, text: &str, origin: &Path) -> Result<(), 
         }
     }
     check_registry(&file.registry).or_else(|(path, message)| fail(&path, message))?;
+    crate::runners::check(&file.runners).or_else(|(path, message)| fail(&path, message))?;
     check_health_paths(file).or_else(|(path, message)| fail(&path, message))
 }
 
@@ -113,6 +114,7 @@ fn check_service<'a>(service: &'a ServiceSettings, at: &[&'a str]) -> Result<(),
         ));
     }
     check_variables(&service.env, &key(&["env"]))?;
+    crate::deploy::check(service, at)?;
     check_variables(&service.build_args, &key(&["build_args"]))
 }
 
@@ -202,11 +204,8 @@ fn check_registry_server(server: &RegistryServerSettings) -> Result<(), Problem<
         }
     }
     for (index, policy) in server.retention.iter().enumerate() {
-        let problem = globs_problem("repositories", &policy.repositories).or_else(|| {
-            (!policy.keep_tags.is_empty())
-                .then(|| globs_problem("keep_tags", &policy.keep_tags))
-                .flatten()
-        });
+        let problem = globs_problem("repositories", &policy.repositories)
+            .or_else(|| invalid_glob("keep_tags", &policy.keep_tags));
         if let Some(problem) = problem {
             return Err((
                 at(&["retention"]),
@@ -222,6 +221,11 @@ fn globs_problem(key: &str, globs: &[String]) -> Option<String> {
     if globs.is_empty() {
         return Some(format!("`{key}` is empty"));
     }
+    invalid_glob(key, globs)
+}
+
+/// The first of `globs` that does not compile, and why.
+fn invalid_glob(key: &str, globs: &[String]) -> Option<String> {
     globs.iter().find_map(|glob| {
         globset::Glob::new(glob)
             .err()

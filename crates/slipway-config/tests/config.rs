@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use slipway_config::{Config, ConfigError};
+use slipway_config::{Config, ConfigError, RegistryAction};
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("slipway.toml"))
@@ -145,12 +145,12 @@ fn unknown_keys_name_the_key_path_and_the_allowed_keys() {
     check_error(
         "[services.web]\nprot = 3000\n",
         "slipway.toml:2:1: services.web.prot: unknown key `prot`; expected one of `image`, `context`, \
-         `dockerfile`, `target`, `build_args`, `version`, `port`, `health`, `command`, `env`",
+         `dockerfile`, `target`, `build_args`, `version`, `port`, `health`, `command`, `env`, `replicas`, `runtime`, `resources`, `autoscale`, `deploy`",
     );
     check_error(
         "[servics.web]\n",
         "slipway.toml:1:2: servics: unknown key `servics`; expected one of `project`, `registry`, `services`, \
-         `environments`",
+         `environments`, `runners`",
     );
     check_error(
         "[environments.prod.services.web.health]\npaht = \"/x\"\n",
@@ -302,6 +302,109 @@ fn registry_rules() {
 }
 
 #[test]
+fn the_embedded_registry_server_is_configured_under_registry_server() {
+    let config = parse(
+        r#"
+[registry.server]
+address = "127.0.0.1:5001"
+storage = "data/registry"
+upload_expiry = "12h"
+gc_interval = "1h"
+gc_grace = "30m"
+max_concurrent_requests = 64
+
+[registry.server.auth]
+htpasswd = "registry.htpasswd"
+token = true
+token_expiry = "10m"
+anonymous_pull = true
+
+[[registry.server.auth.access]]
+users = ["ci"]
+repositories = ["shop/*"]
+actions = ["pull", "push", "delete"]
+
+[registry.server.tls]
+certificate = "cert.pem"
+key = "key.pem"
+
+[[registry.server.retention]]
+repositories = ["shop/*"]
+keep_last = 20
+keep_tags = ["v*.*.*", "prod-*"]
+keep_recent = "30d"
+delete_untagged_after = "30d"
+
+[[registry.server.retention]]
+repositories = ["**"]
+delete_untagged_after = "7d"
+"#,
+    )
+    .unwrap();
+    let server = &config.registry().server;
+    assert_eq!(server.address.as_deref(), Some("127.0.0.1:5001"));
+    assert_eq!(server.gc_grace.unwrap().get().as_secs(), 1800);
+    let auth = server.auth.as_ref().unwrap();
+    assert!(auth.token && auth.anonymous_pull);
+    assert_eq!(
+        auth.access[0].actions,
+        [
+            RegistryAction::Pull,
+            RegistryAction::Push,
+            RegistryAction::Delete
+        ]
+    );
+    assert_eq!(server.tls.as_ref().unwrap().key, Path::new("key.pem"));
+    assert_eq!(server.retention.len(), 2);
+    assert_eq!(
+        server.retention[0].keep_recent.unwrap().get().as_secs(),
+        30 * 86_400
+    );
+    assert_eq!(server.retention[1].keep_last, None);
+    // A file holding only this table is a valid config: what `registry serve --config` reads.
+    assert_eq!(config.service_names().count(), 0);
+}
+
+#[test]
+fn registry_server_rules_are_reported_at_their_key() {
+    check_error(
+        "[registry.server]\naddress = \"localhost\"\n",
+        "slipway.toml:2:1: registry.server.address: `localhost` is not an IP address and port (for example \
+         \"127.0.0.1:5000\")",
+    );
+    check_error(
+        "[registry.server]\ngc_interval = \"0s\"\n",
+        "slipway.toml:2:1: registry.server.gc_interval: must be longer than zero",
+    );
+    check_error(
+        "[registry.server]\nmax_concurrent_requests = 0\n",
+        "slipway.toml:2:1: registry.server.max_concurrent_requests: must be at least 1",
+    );
+    check_error(
+        "[[registry.server.retention]]\nrepositories = [\"shop/[\"]\n",
+        "slipway.toml:1:19: registry.server.retention: policy 1: `repositories` has an invalid glob `shop/[`: \
+         unclosed character class; missing ']'",
+    );
+    check_error(
+        "[[registry.server.retention]]\nrepositories = []\n",
+        "slipway.toml:1:19: registry.server.retention: policy 1: `repositories` is empty",
+    );
+    check_error(
+        "[registry.server.auth]\nhtpasswd = \"h\"\n[[registry.server.auth.access]]\nusers = []\nrepositories = [\"*\"]\nactions = [\"pull\"]\n",
+        "slipway.toml:3:24: registry.server.auth.access: rule 1: names no `users`",
+    );
+    check_error(
+        "[registry.server.auth]\nhtpasswd = \"h\"\n[[registry.server.auth.access]]\nusers = [\"ci\"]\nrepositories = [\"*\"]\nactions = [\"write\"]\n",
+        "slipway.toml:6:12: registry.server.auth.access[0].actions[0]: unknown variant `write`; expected one of `pull`, `push`, `delete`",
+    );
+    check_error(
+        "[registry.server]\nstorag = \"x\"\n",
+        "slipway.toml:2:1: registry.server.storag: unknown key `storag`; expected one of `address`, `storage`, \
+         `upload_expiry`, `gc_interval`, `gc_grace`, `max_concurrent_requests`, `auth`, `tls`, `retention`",
+    );
+}
+
+#[test]
 fn unknown_service_and_environment_list_what_exists() {
     let config = parse("[services.web]\n[services.api]\n[environments.qa]\n").unwrap();
     assert_eq!(
@@ -383,6 +486,22 @@ fn the_schema_is_generated_from_the_types() {
         );
     }
     assert_eq!(schema["$defs"]["Port"]["maximum"], 65535);
+    let server = &schema["$defs"]["RegistryServerSettings"];
+    assert_eq!(server["additionalProperties"], false);
+    for key in [
+        "address",
+        "storage",
+        "gc_interval",
+        "gc_grace",
+        "auth",
+        "tls",
+        "retention",
+    ] {
+        assert!(
+            server["properties"].get(key).is_some(),
+            "schema lacks registry.server.{key}"
+        );
+    }
     assert!(
         schema["$defs"]["ServiceSettings"]["properties"]["port"]["description"]
             .as_str()
@@ -417,4 +536,169 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn runner_labels_map_to_the_host_or_an_image() {
+    let config = parse(
+        r#"
+[runners]
+parallel = 3
+
+[runners.labels]
+ubuntu-latest = "host"
+alpine = "localhost/slipway/busybox:latest"
+"#,
+    )
+    .unwrap();
+    let runners = config.runners();
+    assert_eq!(runners.parallel.map(|n| n.get()), Some(3));
+    assert_eq!(
+        runners.labels["ubuntu-latest"],
+        slipway_config::RunnerTarget::Host
+    );
+    assert_eq!(
+        runners.labels["alpine"],
+        slipway_config::RunnerTarget::Image("localhost/slipway/busybox:latest".to_owned())
+    );
+    assert!(parse("").unwrap().runners().labels.is_empty());
+}
+
+#[test]
+fn runner_settings_are_checked_at_their_key() {
+    check_error(
+        "[runners.labels]
+alpine = \"Not An Image\"\n",
+        "slipway.toml:2:10: runners.labels.alpine: `Not An Image` is neither \"host\" nor an image reference: \
+         use lower-case letters and digits, separated by `.`, `_`, `__`, `-` or `/`",
+    );
+    check_error(
+        "[runners]\nparalel = 2\n",
+        "slipway.toml:2:1: runners.paralel: unknown key `paralel`; expected `parallel` or `labels`",
+    );
+    check_error(
+        "[runners]\nparallel = 0\n",
+        "slipway.toml:2:12: runners.parallel: invalid value: integer `0`; expected a nonzero u32",
+    );
+    check_error(
+        "[runners.labels]\n\"\" = \"host\"\n",
+        "slipway.toml:2:1: runners.labels.: a runner label must not be empty",
+    );
+}
+
+#[test]
+fn deploy_settings_resolve_with_defaults_and_environment_overrides() {
+    use slipway_config::{CanaryGate, RuntimeName, ScaleTarget, StrategyName};
+    use std::time::Duration;
+    let config = parse(
+        r#"
+[services.web]
+replicas = 2
+runtime = "container"
+resources = { cpus = 0.5, memory = "256Mi" }
+autoscale = { min = 2, max = 6, cpu_percent = 70, cooldown = "10s" }
+
+[services.web.deploy]
+strategy = "canary"
+smoke_path = "/version"
+
+[services.web.deploy.canary]
+steps = [{ weight = 10, analysis = "20s" }, { weight = 30, pause = "5s" }, { weight = 60 }]
+max_error_rate = 0.02
+
+[environments.prod.services.web]
+replicas = 4
+deploy = { keep_previous = "30m" }
+"#,
+    )
+    .unwrap();
+
+    let dev = config.service("web", "dev").unwrap();
+    assert_eq!(dev.replicas, 2);
+    assert_eq!(dev.runtime, RuntimeName::Container);
+    assert_eq!(dev.resources.cpus, Some(0.5));
+    assert_eq!(dev.resources.memory_bytes, Some(256 << 20));
+    let autoscale = dev.autoscale.unwrap();
+    assert_eq!((autoscale.min, autoscale.max), (2, 6));
+    assert_eq!(autoscale.target, ScaleTarget::CpuPercent(70.0));
+    assert_eq!(autoscale.cooldown, Duration::from_secs(10));
+    assert_eq!(autoscale.interval, Duration::from_secs(15));
+    assert_eq!(dev.deploy.strategy, StrategyName::Canary);
+    assert_eq!(dev.deploy.smoke_path.as_deref(), Some("/version"));
+    assert_eq!(dev.deploy.keep_previous, Duration::from_secs(300));
+    let gates: Vec<(u32, CanaryGate)> = dev
+        .deploy
+        .canary
+        .steps
+        .iter()
+        .map(|step| (step.weight, step.gate.clone()))
+        .collect();
+    assert_eq!(
+        gates,
+        [
+            (10, CanaryGate::Analysis(Duration::from_secs(20))),
+            (30, CanaryGate::Pause(Duration::from_secs(5))),
+            (60, CanaryGate::Promotion),
+        ]
+    );
+    assert_eq!(dev.deploy.canary.max_error_rate, 0.02);
+
+    let prod = config.service("web", "prod").unwrap();
+    assert_eq!(prod.replicas, 4);
+    assert_eq!(prod.deploy.keep_previous, Duration::from_secs(1800));
+    assert_eq!(
+        prod.deploy.strategy,
+        StrategyName::Canary,
+        "an override keeps the keys it does not set"
+    );
+    assert_eq!(prod.deploy.smoke_path.as_deref(), Some("/version"));
+
+    let plain = parse("[services.api]\n")
+        .unwrap()
+        .service("api", "dev")
+        .unwrap();
+    assert_eq!(plain.replicas, 1);
+    assert_eq!(plain.runtime, RuntimeName::Process);
+    assert_eq!(plain.deploy.strategy, StrategyName::BlueGreen);
+    assert_eq!(plain.autoscale, None);
+}
+
+#[test]
+fn invalid_deploy_settings_are_reported_at_their_key() {
+    check_error(
+        "[services.web]\nreplicas = 0\n",
+        "slipway.toml:2:1: services.web.replicas: must be at least 1 (`slipway stop` stops a service)",
+    );
+    check_error(
+        "[services.web.deploy]\nstrategy = \"big-bang\"\n",
+        "slipway.toml:2:12: services.web.deploy.strategy: unknown variant `big-bang`; expected one of `blue-green`, `canary`, `rolling`",
+    );
+    check_error(
+        "[services.web.deploy.canary]\nsteps = [{ weight = 50 }, { weight = 20 }]\n",
+        "slipway.toml:2:1: services.web.deploy.canary.steps: weights must grow from step to step: 20 follows 50",
+    );
+    check_error(
+        "[services.web.deploy.canary]\nsteps = [{ weight = 10, pause = \"1s\", analysis = \"1s\" }]\n",
+        "slipway.toml:2:1: services.web.deploy.canary.steps: the step at weight 10 has both `pause` and `analysis`; choose one",
+    );
+    check_error(
+        "[services.web.deploy.rolling]\nmax_surge = 0\nmax_unavailable = 0\n",
+        "slipway.toml:2:1: services.web.deploy.rolling.max_surge: `max_surge` and `max_unavailable` cannot both be 0: no replica could ever be replaced",
+    );
+    check_error(
+        "[services.web]\nautoscale = { max = 3 }\n",
+        "slipway.toml:2:1: services.web.autoscale: set exactly one of `cpu_percent`, `memory_percent` and `requests_per_second`",
+    );
+    check_error(
+        "[services.web.autoscale]\nmin = 4\nmax = 2\ncpu_percent = 50\n",
+        "slipway.toml:3:1: services.web.autoscale.max: must be at least `min` (4)",
+    );
+    check_error(
+        "[services.web]\nresources = { memory = \"12Q\" }\n",
+        "slipway.toml:2:24: services.web.resources.memory: invalid size `12Q`: the unit must be one of K, M, G, T, Ki, Mi, Gi, Ti (optionally followed by B)",
+    );
+    check_error(
+        "[services.web]\n[environments.prod.services.web.deploy]\nsmoke_path = \"version\"\n",
+        "slipway.toml:3:1: environments.prod.services.web.deploy.smoke_path: `version` must start with `/`",
+    );
 }

@@ -86,6 +86,9 @@ pub enum JobStatus {
     Failure,
     /// The run was cancelled.
     Cancelled,
+    /// For a job: a job it needs was skipped, so neither `success()` nor `failure()` holds and
+    /// the job is skipped too unless its `if:` says `always()`.
+    Skipped,
 }
 
 /// What an expression needs from the outside world beyond its contexts.

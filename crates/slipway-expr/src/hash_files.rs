@@ -75,6 +75,23 @@ struct Pattern {
 
 /// Hashes the files under `workspace` that `patterns` select; `''` when none do.
 pub fn hash_files(workspace: &Path, patterns: &[String]) -> Result<String, HashFilesError> {
+    let files = matching_files(workspace, patterns)?;
+    if files.is_empty() {
+        return Ok(String::new());
+    }
+    let mut combined = Sha256::new();
+    for (_, path) in &files {
+        combined.update(hash_file(path)?);
+    }
+    Ok(hex::encode(combined.finalize()))
+}
+
+/// The files under `workspace` that `patterns` select, as `(relative path with '/', full path)`
+/// sorted by relative path. The runner's artifact and cache steps select files this way too.
+pub fn matching_files(
+    workspace: &Path,
+    patterns: &[String],
+) -> Result<Vec<(String, PathBuf)>, HashFilesError> {
     let patterns = patterns
         .iter()
         .map(|pattern| compile(workspace, pattern))
@@ -96,15 +113,8 @@ pub fn hash_files(workspace: &Path, patterns: &[String]) -> Result<String, HashF
             files.push((relative, entry.into_path()));
         }
     }
-    if files.is_empty() {
-        return Ok(String::new());
-    }
     files.sort();
-    let mut combined = Sha256::new();
-    for (_, path) in &files {
-        combined.update(hash_file(path)?);
-    }
-    Ok(hex::encode(combined.finalize()))
+    Ok(files)
 }
 
 fn compile(workspace: &Path, pattern: &str) -> Result<Pattern, HashFilesError> {

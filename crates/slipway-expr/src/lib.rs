@@ -30,7 +30,7 @@ mod value;
 
 pub use ast::{BinaryOp, Call, Expr, ExprKind, Function, Literal, Span};
 pub use eval::{Contexts, ContextsError, EvalError, EvalErrorKind, ExprHost, JobStatus, evaluate};
-pub use hash_files::{HashFilesError, WorkspaceHost};
+pub use hash_files::{HashFilesError, WorkspaceHost, matching_files};
 pub use parser::{MAX_DEPTH, ParseError, ParseErrorKind, parse};
 pub use template::{Condition, Segment, Template, TemplateError};
 pub use value::{Value, compare_ignore_case, format_number, parse_number};

@@ -490,6 +490,7 @@ fn status_functions_answer_from_the_host() {
         (JobStatus::Success, [true, false, false, true]),
         (JobStatus::Failure, [false, true, false, true]),
         (JobStatus::Cancelled, [false, false, true, true]),
+        (JobStatus::Skipped, [false, false, false, true]),
     ];
     for (status, expected) in table {
         let got: Vec<bool> = ["success()", "failure()", "cancelled()", "always()"]

@@ -155,6 +155,120 @@ impl Repository {
         }
     }
 
+    /// The full commit id `rev` (a branch, tag, or commit) names, or `None` when it names no commit.
+    pub fn resolve_commit(&self, rev: &str) -> Result<Option<String>, GitError> {
+        let spec = format!("{rev}^{{commit}}");
+        let output = git(
+            &self.root,
+            [
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ],
+        )?;
+        // `--verify --quiet` exits 1 without a message when the name resolves to nothing.
+        match output.status.code() {
+            Some(0) => Ok(Some(stdout_line(&output))),
+            Some(1) => Ok(None),
+            _ => Err(failed(["rev-parse", "--verify", "--quiet", &spec], &output)),
+        }
+    }
+
+    /// The first parent of `commit`, or `None` for a root commit.
+    pub fn parent(&self, commit: &str) -> Result<Option<String>, GitError> {
+        self.resolve_commit(&format!("{commit}^"))
+    }
+
+    /// The paths that differ between two commits, relative to the root, renames as their new path.
+    pub fn changed_paths(&self, from: &str, to: &str) -> Result<Vec<String>, GitError> {
+        self.read_paths(["diff", "--name-only", "--no-renames", "-z", from, to, "--"])
+    }
+
+    /// Every file in `commit`, relative to the root: what a root commit changes.
+    pub fn files_at(&self, commit: &str) -> Result<Vec<String>, GitError> {
+        self.read_paths(["ls-tree", "-r", "--name-only", "-z", commit])
+    }
+
+    /// The paths in the working tree that differ from HEAD, untracked files that are not ignored included.
+    pub fn uncommitted_paths(&self) -> Result<Vec<String>, GitError> {
+        let mut paths =
+            self.read_paths(["diff", "--name-only", "--no-renames", "-z", "HEAD", "--"])?;
+        paths.extend(self.read_paths(["ls-files", "--others", "--exclude-standard", "-z"])?);
+        Ok(paths)
+    }
+
+    /// The tags pointing at `commit`, sorted by name.
+    pub fn tags_at(&self, commit: &str) -> Result<Vec<String>, GitError> {
+        let tags = self.read(["tag", "--points-at", commit, "--sort=refname"])?;
+        Ok(tags.lines().map(str::to_owned).collect())
+    }
+
+    /// Checks `commit` out, detached, in a new worktree at `path` (which must not exist or be empty): a
+    /// second working tree sharing this repository's objects, cheap to make and to throw away.
+    pub fn add_worktree(&self, path: &Path, commit: &str) -> Result<(), GitError> {
+        let output = git(
+            &self.root,
+            [
+                OsStr::new("worktree"),
+                "add".as_ref(),
+                "--detach".as_ref(),
+                "--quiet".as_ref(),
+                path.as_os_str(),
+                commit.as_ref(),
+            ],
+        )?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(failed(
+                [
+                    "worktree",
+                    "add",
+                    "--detach",
+                    &path.display().to_string(),
+                    commit,
+                ],
+                &output,
+            ))
+        }
+    }
+
+    /// Removes the worktree at `path`, with whatever changes it holds, and forgets it.
+    pub fn remove_worktree(&self, path: &Path) -> Result<(), GitError> {
+        let output = git(
+            &self.root,
+            [
+                OsStr::new("worktree"),
+                "remove".as_ref(),
+                "--force".as_ref(),
+                path.as_os_str(),
+            ],
+        )?;
+        if !output.status.success() {
+            return Err(failed(
+                ["worktree", "remove", "--force", &path.display().to_string()],
+                &output,
+            ));
+        }
+        // Worktrees whose directory vanished (a killed run) are forgotten too.
+        self.read(["worktree", "prune"]).map(drop)
+    }
+
+    fn read_paths<const N: usize>(&self, args: [&str; N]) -> Result<Vec<String>, GitError> {
+        let output = git(&self.root, args)?;
+        if !output.status.success() {
+            return Err(failed(args, &output));
+        }
+        Ok(output
+            .stdout
+            .split(|&b| b == 0)
+            .filter(|path| !path.is_empty())
+            .map(|path| String::from_utf8_lossy(path).into_owned())
+            .collect())
+    }
+
     fn read<const N: usize>(&self, args: [&str; N]) -> Result<String, GitError> {
         let output = git(&self.root, args)?;
         if output.status.success() {
@@ -351,6 +465,80 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let error = Repository::discover(dir.path()).unwrap_err();
         assert!(matches!(error, GitError::NotARepository(_)), "{error}");
+    }
+
+    #[test]
+    fn changed_paths_between_commits_and_in_the_working_tree() {
+        let scratch = Scratch::new();
+        let first = scratch.commit("a.txt", "a");
+        std::fs::create_dir_all(scratch.path().join("src")).unwrap();
+        let second = scratch.commit("src/b.rs", "b");
+        let repo = scratch.repo();
+        assert_eq!(
+            repo.parent(&second).unwrap().as_deref(),
+            Some(first.as_str())
+        );
+        assert_eq!(repo.parent(&first).unwrap(), None);
+        assert_eq!(
+            repo.changed_paths(&first, &second).unwrap(),
+            vec!["src/b.rs"]
+        );
+        assert_eq!(repo.files_at(&second).unwrap(), vec!["a.txt", "src/b.rs"]);
+        std::fs::write(scratch.path().join("a.txt"), "changed").unwrap();
+        std::fs::write(scratch.path().join("new file.txt"), "new").unwrap();
+        assert_eq!(
+            repo.uncommitted_paths().unwrap(),
+            vec!["a.txt", "new file.txt"]
+        );
+    }
+
+    #[test]
+    fn commits_resolve_from_names_and_tags_point_at_them() {
+        let scratch = Scratch::new();
+        let commit = scratch.commit("a.txt", "a");
+        scratch.git(&["tag", "v2"]);
+        scratch.git(&["tag", "-a", "v1", "-m", "one"]);
+        let repo = scratch.repo();
+        assert_eq!(
+            repo.resolve_commit("v1").unwrap().as_deref(),
+            Some(commit.as_str())
+        );
+        assert_eq!(
+            repo.resolve_commit("main").unwrap().as_deref(),
+            Some(commit.as_str())
+        );
+        assert_eq!(repo.resolve_commit("no-such-branch").unwrap(), None);
+        assert_eq!(repo.tags_at(&commit).unwrap(), vec!["v1", "v2"]);
+        scratch.commit("b.txt", "b");
+        assert!(repo.tags_at("HEAD").unwrap().is_empty());
+    }
+
+    #[test]
+    fn worktrees_check_a_commit_out_elsewhere_and_go_away() {
+        let scratch = Scratch::new();
+        let first = scratch.commit("a.txt", "first");
+        scratch.commit("a.txt", "second");
+        let repo = scratch.repo();
+        let place = tempfile::tempdir().unwrap();
+        let tree = place.path().join("tree");
+        std::fs::create_dir(&tree).unwrap();
+        repo.add_worktree(&tree, &first).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(tree.join("a.txt")).unwrap(),
+            "first"
+        );
+        assert!(
+            !repo.is_dirty().unwrap(),
+            "a worktree does not touch the main working tree"
+        );
+        std::fs::write(tree.join("scratch.txt"), "x").unwrap();
+        repo.remove_worktree(&tree).unwrap();
+        assert!(!tree.exists());
+        assert!(!scratch.git(&["worktree", "list"]).contains("tree"));
+        let error = repo
+            .add_worktree(&place.path().join("x"), "no-such-commit")
+            .unwrap_err();
+        assert!(matches!(error, GitError::Failed { .. }), "{error}");
     }
 
     #[test]

@@ -74,6 +74,13 @@ pub enum StoreError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// A finished release was to be changed; its record is final.
+    #[error("release {id} is finished; its record no longer changes")]
+    ReleaseFinished {
+        /// The release.
+        id: i64,
+    },
+
     /// Any other failure of the SQLite backend.
     #[error("state database {} failed", path.display())]
     Sqlite {

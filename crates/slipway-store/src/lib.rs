@@ -1,10 +1,11 @@
 //! The state store: builds, runs and releases in SQLite (WAL), behind a backend-neutral API.
 //!
-//! Callers see [`Store`], a trait made of one sub-trait per domain ([`BuildStore`] for now), and
-//! plain record types such as [`NewBuild`] and [`Build`]. [`SqliteStore`] implements it over a
-//! SQLite file, `state.db`, in the state directory the binary resolves (`.slipway/` at the
-//! repository root unless `SLIPWAY_HOME` or `--state-dir` says otherwise). No `rusqlite` type
-//! crosses this API, so a Postgres backend can implement [`Store`] later without touching a caller.
+//! Callers see [`Store`], a trait made of one sub-trait per domain ([`BuildStore`] for builds,
+//! [`RunStore`] for workflow runs), and plain record types such as [`NewBuild`] and [`Build`].
+//! [`SqliteStore`] implements it over a SQLite file, `state.db`, in the state directory the
+//! binary resolves (`.slipway/` at the repository root unless `SLIPWAY_HOME` or `--state-dir`
+//! says otherwise). No `rusqlite` type crosses this API, so a Postgres backend can implement
+//! [`Store`] later without touching a caller.
 //!
 //! # Guarantees
 //!
@@ -64,18 +65,57 @@
 
 mod build;
 mod error;
+mod registry_event;
+mod release;
+mod run;
+mod scan;
 mod sqlite;
 
 pub use build::{
     Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, GitSnapshot, NewBuild,
 };
 pub use error::StoreError;
+pub use registry_event::{
+    NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
+    RegistryEventStore,
+};
+pub use release::{
+    Artifact, Begun, DeployEvent, DeployEventId, DeployEventQuery, NewDeployEvent, NewRelease,
+    NewStep, Release, ReleaseId, ReleaseOutcome, ReleaseQuery, ReleaseStatus, ReleaseStore,
+    ReleaseUpdate, ServiceState,
+};
+pub use run::{
+    Annotation, AnnotationLevel, Conclusion, JobCounts, JobRecord, NewRun, Run, RunId, RunQuery,
+    RunStore, RunSummary, StepRecord,
+};
+pub use scan::{NewScan, Scan, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts};
 pub use sqlite::SqliteStore;
 
 /// Everything Slipway keeps: one supertrait per domain.
 ///
 /// Implemented for every type that implements all the domain traits, so a backend implements the
 /// domains and gets `Store` for free. Hold it as `Arc<dyn Store>`.
-pub trait Store: BuildStore + Send + Sync + std::fmt::Debug {}
+pub trait Store:
+    BuildStore
+    + RunStore
+    + RegistryEventStore
+    + ReleaseStore
+    + ScanStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
+}
 
-impl<T: BuildStore + Send + Sync + std::fmt::Debug> Store for T {}
+impl<
+    T: BuildStore
+        + RunStore
+        + RegistryEventStore
+        + ReleaseStore
+        + ScanStore
+        + Send
+        + Sync
+        + std::fmt::Debug,
+> Store for T
+{
+}

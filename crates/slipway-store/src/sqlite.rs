@@ -2,11 +2,15 @@
 //!
 //! Opening sets up the connection (WAL, `synchronous=NORMAL`, foreign keys, a busy timeout) and
 //! runs pending migrations (`migrations.rs`); each domain's queries live in their own module
-//! (`builds.rs`). Every SQLite error is classified here into a [`StoreError`] that names the
+//! (`builds.rs`, `runs.rs`). Every SQLite error is classified here into a [`StoreError`] that names the
 //! file, so no `rusqlite` type leaves this module.
 
 mod builds;
 mod migrations;
+mod registry_events;
+mod releases;
+mod runs;
+mod scans;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -51,8 +55,7 @@ impl SqliteStore {
             dir: dir.to_owned(),
             database: dir.join(DATABASE_FILE),
         };
-        let mut connection = connect(&files)?;
-        migrations::migrate(&mut connection, &files)?;
+        let connection = open_and_migrate(&files)?;
         Ok(SqliteStore {
             files,
             connection: Mutex::new(connection),
@@ -204,6 +207,29 @@ fn ensure_writable(dir: &Path) -> Result<(), StoreError> {
     // which permission bits alone do not show.
     nix::unistd::access(dir, AccessFlags::W_OK | AccessFlags::X_OK)
         .map_err(|errno| unwritable(io::Error::from(errno)))
+}
+
+/// Connects and migrates, retrying while another process holds the database.
+///
+/// The busy timeout covers ordinary transactions, but SQLite answers some steps of opening with
+/// `SQLITE_BUSY` at once, without calling the busy handler: switching a new file to WAL while
+/// another connection does the same, or reading the WAL index while another process rebuilds it.
+/// Two processes creating the store at the same moment hit exactly that, so the whole opening is
+/// retried, with short pauses, until the same deadline an ordinary writer would wait for.
+fn open_and_migrate(files: &Files) -> Result<Connection, StoreError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let attempt = connect(files).and_then(|mut connection| {
+            migrations::migrate(&mut connection, files)?;
+            Ok(connection)
+        });
+        match attempt {
+            Err(StoreError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Opens the database and sets up the connection.

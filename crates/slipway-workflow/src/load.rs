@@ -9,6 +9,10 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use slipway_expr::{Condition, Template, Value};
 
+mod action;
+
+pub use action::load_action;
+
 use crate::catalog;
 use crate::diagnostic::{Diagnostic, Pos, Rule};
 use crate::model::{

@@ -69,7 +69,7 @@ pub(crate) fn open_store(global: &GlobalArgs, near: &Path) -> Result<Arc<dyn Sto
 
 /// Keeps the state directory out of git (and so out of the dirty check that decides tags), the way
 /// tools such as pytest keep their caches out: a `.gitignore` inside it that ignores everything.
-fn ignore_in_git(dir: &Path) {
+pub(crate) fn ignore_in_git(dir: &Path) {
     let path = dir.join(".gitignore");
     if !path.exists() {
         // Best effort: without it the repository only looks dirty, nothing breaks.

@@ -34,6 +34,37 @@ use crate::error::EngineError;
 /// The time between the two samples CPU use is computed from, as `docker stats` uses.
 const STATS_WINDOW: Duration = Duration::from_secs(1);
 
+/// How often, and how far apart, a listing or an inspection is asked again when Podman answers
+/// with its transient `stopped` state (see [`asks_again`]).
+const TRANSIENT_STATE_TRIES: u32 = 40;
+const TRANSIENT_STATE_PAUSE: Duration = Duration::from_millis(25);
+
+/// Runs `request` again while its answer fails to decode because of Podman's `stopped` state.
+///
+/// Podman 4 reports a container that exited but is not yet cleaned up (for milliseconds, or
+/// between the runs of a restart policy) as `stopped`, a state the Docker API does not have, and
+/// `bollard` refuses the whole answer, so one such container would fail every listing. The state
+/// passes on its own; asking again is enough.
+async fn asks_again<T, F, Fut>(mut request: F) -> Result<T, BollardError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, BollardError>>,
+{
+    let mut tries = 1;
+    loop {
+        match request().await {
+            Err(BollardError::JsonDataError { message, .. })
+                if message.contains("unknown variant `stopped`")
+                    && tries < TRANSIENT_STATE_TRIES =>
+            {
+                tries += 1;
+                tokio::time::sleep(TRANSIENT_STATE_PAUSE).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 pub(crate) async fn create(
     docker: &Docker,
     spec: &ContainerSpec,
@@ -236,7 +267,7 @@ pub(crate) async fn inspect(
     container: &str,
 ) -> Result<Option<ContainerDetails>, EngineError> {
     let doing = Doing::new("inspecting a container").container(container);
-    match docker.inspect_container(container, None).await {
+    match asks_again(|| docker.inspect_container(container, None)).await {
         Ok(details) => container_details(details, doing).map(Some),
         Err(error) => match translate(error, doing) {
             EngineError::ContainerNotFound { .. } => Ok(None),
@@ -357,8 +388,7 @@ pub(crate) async fn list(
         filters: Some(filters),
         ..ListContainersOptions::default()
     };
-    let containers = docker
-        .list_containers(Some(options))
+    let containers = asks_again(|| docker.list_containers(Some(options.clone())))
         .await
         .map_err(|error| translate(error, Doing::new("listing containers")))?;
     Ok(containers

@@ -84,7 +84,7 @@ impl Numbers {
 }
 
 /// `value` as an i64, or the error naming `field`.
-fn fit<T: TryInto<i64> + ToString + Copy>(
+pub(super) fn fit<T: TryInto<i64> + ToString + Copy>(
     field: &'static str,
     value: T,
 ) -> Result<i64, StoreError> {
@@ -216,19 +216,24 @@ fn decode_outcome(row: &Row<'_>) -> rusqlite::Result<BuildOutcome> {
 }
 
 /// `value`, read from `column`, as the unsigned number it must be.
-fn unsigned(row: &Row<'_>, column: &str, value: i64) -> rusqlite::Result<u64> {
+pub(super) fn unsigned(row: &Row<'_>, column: &str, value: i64) -> rusqlite::Result<u64> {
     u64::try_from(value).map_err(|_| unreadable(row, column, Type::Integer, "negative"))
 }
 
 /// The time in `column`, in nanoseconds since the Unix epoch.
-fn timestamp(row: &Row<'_>, column: &str) -> rusqlite::Result<jiff::Timestamp> {
+pub(super) fn timestamp(row: &Row<'_>, column: &str) -> rusqlite::Result<jiff::Timestamp> {
     let nanoseconds: i64 = row.get(column)?;
     jiff::Timestamp::from_nanosecond(nanoseconds.into())
         .map_err(|error| unreadable(row, column, Type::Integer, &error.to_string()))
 }
 
 /// The error for a stored value that does not decode; the store reports it as corruption.
-fn unreadable(row: &Row<'_>, column: &str, stored: Type, detail: &str) -> rusqlite::Error {
+pub(super) fn unreadable(
+    row: &Row<'_>,
+    column: &str,
+    stored: Type,
+    detail: &str,
+) -> rusqlite::Error {
     match row.as_ref().column_index(column) {
         Ok(index) => rusqlite::Error::FromSqlConversionFailure(
             index,

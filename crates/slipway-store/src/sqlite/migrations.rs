@@ -27,7 +27,13 @@ macro_rules! migrations {
 }
 
 /// Every migration, in order: the one at index i takes the schema to version i + 1.
-const MIGRATIONS: &[Migration] = migrations!["0001_builds"];
+const MIGRATIONS: &[Migration] = migrations![
+    "0001_builds",
+    "0002_runs",
+    "0003_registry_events",
+    "0004_releases",
+    "0005_scans"
+];
 
 /// The schema version this binary writes: the number of migrations.
 const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

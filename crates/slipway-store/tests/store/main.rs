@@ -12,5 +12,7 @@
 mod builds;
 mod concurrency;
 mod crash;
+mod releases;
+mod runs;
 mod support;
 mod unwritable;

@@ -4,6 +4,7 @@
 // Fixture helpers panic on broken fixtures, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod actions;
 mod corpus;
 mod loading;
 mod planning;

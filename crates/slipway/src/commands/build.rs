@@ -1,6 +1,7 @@
 //! `slipway build`: builds a service's image and records the build.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use serde::Serialize;
 use slipway_build::{BuildRequest, BuiltImage, PreparedBuild};
@@ -35,9 +36,17 @@ pub(crate) async fn run(
         }
     };
     let built = prepared
-        .run(engine, store, |text| status.raw(text), cancelled)
+        .run(
+            Arc::clone(&engine),
+            store,
+            |text| status.raw(text),
+            cancelled,
+        )
         .await?;
     report(&built, args.json, status)?;
+    if args.push {
+        super::push::push(global, &config, engine, &built.references, status).await?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,8 +4,23 @@
 mod build;
 mod builds;
 mod config;
+mod daemon;
+mod deploy;
 mod doctor;
+mod expr;
 mod init;
+mod lint;
+mod logs;
+mod proxy;
+mod push;
+mod registry;
+mod release_ops;
+mod releases;
+mod run;
+mod runs;
+mod scan;
+mod service_logs;
+mod service_status;
 
 use std::process::ExitCode;
 
@@ -22,5 +37,28 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Builds(args) => builds::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args).await,
         Command::Config(command) => config::run(&cli.global, &command),
+        Command::Proxy(args) => proxy::run(&cli.global, &args, status).await,
+        Command::Run(args) => run::run(&cli.global, &args, status).await,
+        Command::Runs(args) => runs::run(&cli.global, &args),
+        Command::Logs(args) => match args.run_id() {
+            Some(run_id) => logs::run(&cli.global, &args, run_id),
+            None => service_logs::run(&cli.global, &args).await,
+        },
+        Command::Deploy(args) => deploy::run(&cli.global, &args, status).await,
+        Command::Rollback(args) => release_ops::rollback(&cli.global, &args, status).await,
+        Command::Promote(args) => release_ops::promote(&cli.global, &args, status).await,
+        Command::Abort(args) => release_ops::abort(&cli.global, &args, status).await,
+        Command::Scale(args) => release_ops::scale(&cli.global, &args, status).await,
+        Command::Stop(args) => release_ops::stop(&cli.global, &args, status).await,
+        Command::Status(args) => service_status::run(&cli.global, &args).await,
+        Command::Releases(args) => releases::run(&cli.global, &args),
+        Command::Daemon(command) => daemon::run(&cli.global, &command, status).await,
+        Command::Lint(args) => lint::run(&args),
+        Command::Push(args) => push::run(&cli.global, &args, status).await,
+        Command::Registry(command) => registry::run(&cli.global, &command, status).await,
+        Command::Expr(args) => expr::run(&args),
+        Command::Scan(command) => scan::run(&cli.global, &command, status).await,
+        Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
+        Command::Db(command) => scan::db(&cli.global, &command, status),
     }
 }

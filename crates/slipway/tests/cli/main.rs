@@ -5,6 +5,11 @@
 
 mod build;
 mod config;
+mod deploy;
 mod doctor;
 mod init;
+mod proxy;
+mod registry;
+mod run;
+mod scan;
 mod support;

@@ -9,14 +9,25 @@
 //! schema. The upgrade test writes every seed up to a version, so each seed keeps to ids and
 //! service names of its own (`v1-api`) and its checks see only its rows.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rusqlite::Connection;
 
 use crate::{
-    Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, GitSnapshot, NewBuild,
-    SqliteStore,
+    Annotation, AnnotationLevel, Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore,
+    Conclusion, GitSnapshot, JobCounts, JobRecord, NewBuild, NewRun, Run, RunId, RunQuery,
+    RunStore, SqliteStore, StepRecord,
 };
+use crate::{
+    Artifact, DeployEventQuery, NewRelease, NewStep, Release, ReleaseId, ReleaseOutcome,
+    ReleaseQuery, ReleaseStatus, ReleaseStore, ServiceState,
+};
+use crate::{
+    NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
+    RegistryEventStore,
+};
+use crate::{NewScan, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts};
 
 /// The rows of one schema version.
 pub(super) struct Seed {
@@ -27,11 +38,33 @@ pub(super) struct Seed {
 }
 
 /// One seed per migration, in order.
-pub(super) const SEEDS: &[Seed] = &[Seed {
-    version: 1,
-    insert: insert_v1,
-    check: check_v1,
-}];
+pub(super) const SEEDS: &[Seed] = &[
+    Seed {
+        version: 1,
+        insert: insert_v1,
+        check: check_v1,
+    },
+    Seed {
+        version: 2,
+        insert: insert_v2,
+        check: check_v2,
+    },
+    Seed {
+        version: 3,
+        insert: insert_v3,
+        check: check_v3,
+    },
+    Seed {
+        version: 4,
+        insert: insert_v4,
+        check: check_v4,
+    },
+    Seed {
+        version: 5,
+        insert: insert_v5,
+        check: check_v5,
+    },
+];
 
 /// Schema 1: a succeeded build with tags, a failed one with most fields absent, a cancelled one.
 fn insert_v1(connection: &Connection) -> rusqlite::Result<()> {
@@ -152,4 +185,340 @@ fn check_v1(store: &SqliteStore) {
         ..BuildQuery::default()
     };
     assert_eq!(store.builds(&worker).unwrap(), vec![failed]);
+}
+
+/// Schema 2: a failed push run with a job of two steps (outputs, an annotation, a skipped step),
+/// and a cancelled dispatch run whose only job never started.
+fn insert_v2(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO runs (id, workflow, name, run_number, event, git_commit, git_branch, git_dirty,
+             git_ref, started_at_ns, duration_ns, conclusion)
+         VALUES
+             (201, 'v2/ci.yml', 'CI', 3, 'push', '3333333333333333333333333333333333333333', 'main',
+              0, 'refs/heads/main', 1740823200000000000, 4000000000, 'failure'),
+             (202, 'v2/deploy.yml', 'Deploy', 1, 'workflow_dispatch', NULL, NULL, 1, NULL,
+              1740823300000000000, 1000000, 'cancelled');
+         INSERT INTO run_jobs (run_id, position, job_id, name, matrix, runs_on, conclusion,
+             started_at_ns, duration_ns, environment, environment_url, log)
+         VALUES
+             (201, 0, 'test', 'test (18)', '{\"node\":18}', 'host', 'failure', 1740823200500000000,
+              3000000000, 'staging', 'https://staging.example.com', 'set up job'),
+             (202, 0, 'deploy', 'deploy', NULL, '-', 'cancelled', NULL, 0, NULL, NULL, '');
+         INSERT INTO run_job_outputs (run_id, job_position, name, value)
+             VALUES (201, 0, 'version', '1.2.3');
+         INSERT INTO run_steps (run_id, job_position, position, name, step_id, outcome, conclusion,
+             exit_code, started_at_ns, duration_ns, log, summary)
+         VALUES
+             (201, 0, 0, 'Run make test', 'test', 'failure', 'failure', 2, 1740823200600000000,
+              2000000000, 'make: *** [test] Error 2', '## Tests'),
+             (201, 0, 1, 'deploy', NULL, 'skipped', 'skipped', NULL, NULL, 0, '', '');
+         INSERT INTO run_step_outputs (run_id, job_position, step_position, name, value)
+             VALUES (201, 0, 0, 'coverage', '81%');
+         INSERT INTO run_annotations (run_id, job_position, step_position, position, level, message,
+             title, file, line, end_line, col, end_col)
+             VALUES (201, 0, 0, 0, 'error', 'tests failed', NULL, 'src/lib.rs', 3, NULL, 7, NULL);",
+    )
+}
+
+fn check_v2(store: &SqliteStore) {
+    let failed = Run {
+        id: RunId::new(201),
+        record: NewRun {
+            workflow: "v2/ci.yml".to_owned(),
+            name: "CI".to_owned(),
+            run_number: 3,
+            event: "push".to_owned(),
+            git: GitSnapshot {
+                commit: Some("3".repeat(40)),
+                branch: Some("main".to_owned()),
+                dirty: false,
+            },
+            git_ref: Some("refs/heads/main".to_owned()),
+            started_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+            duration: Duration::from_secs(4),
+            conclusion: Conclusion::Failure,
+            jobs: vec![JobRecord {
+                job_id: "test".to_owned(),
+                name: "test (18)".to_owned(),
+                matrix: Some(r#"{"node":18}"#.to_owned()),
+                runs_on: "host".to_owned(),
+                conclusion: Conclusion::Failure,
+                started_at: Some("2025-03-01T10:00:00.5Z".parse().unwrap()),
+                duration: Duration::from_secs(3),
+                environment: Some("staging".to_owned()),
+                environment_url: Some("https://staging.example.com".to_owned()),
+                outputs: BTreeMap::from([("version".to_owned(), "1.2.3".to_owned())]),
+                log: "set up job".to_owned(),
+                steps: vec![
+                    StepRecord {
+                        name: "Run make test".to_owned(),
+                        step_id: Some("test".to_owned()),
+                        outcome: Conclusion::Failure,
+                        conclusion: Conclusion::Failure,
+                        exit_code: Some(2),
+                        started_at: Some("2025-03-01T10:00:00.6Z".parse().unwrap()),
+                        duration: Duration::from_secs(2),
+                        outputs: BTreeMap::from([("coverage".to_owned(), "81%".to_owned())]),
+                        log: "make: *** [test] Error 2".to_owned(),
+                        summary: "## Tests".to_owned(),
+                        annotations: vec![Annotation {
+                            level: AnnotationLevel::Error,
+                            message: "tests failed".to_owned(),
+                            title: None,
+                            file: Some("src/lib.rs".to_owned()),
+                            line: Some(3),
+                            end_line: None,
+                            column: Some(7),
+                            end_column: None,
+                        }],
+                    },
+                    StepRecord {
+                        name: "deploy".to_owned(),
+                        step_id: None,
+                        outcome: Conclusion::Skipped,
+                        conclusion: Conclusion::Skipped,
+                        exit_code: None,
+                        started_at: None,
+                        duration: Duration::ZERO,
+                        outputs: BTreeMap::new(),
+                        log: String::new(),
+                        summary: String::new(),
+                        annotations: vec![],
+                    },
+                ],
+            }],
+        },
+    };
+    assert_eq!(store.run(failed.id).unwrap().as_ref(), Some(&failed));
+
+    let dispatch = RunQuery {
+        workflow: Some("v2/deploy.yml".to_owned()),
+        ..RunQuery::default()
+    };
+    let listed = store.runs(&dispatch).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, RunId::new(202));
+    assert_eq!(listed[0].conclusion, Conclusion::Cancelled);
+    assert_eq!(listed[0].git.commit, None);
+    assert_eq!(
+        listed[0].jobs,
+        JobCounts {
+            cancelled: 1,
+            ..JobCounts::default()
+        }
+    );
+    assert_eq!(store.latest_run_number("v2/ci.yml").unwrap(), Some(3));
+}
+
+/// Schema 3: a registry push with a tag, and a garbage collection with no repository.
+fn insert_v3(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO registry_events (id, at_ns, kind, repository, tag, digest, detail)
+         VALUES
+             (301, 1740823200000000000, 'push', 'v3/web', 'v1.0.0',
+              'sha256:3333333333333333333333333333333333333333333333333333333333333333', 'manifest'),
+             (302, 1740823260000000000, 'gc', NULL, NULL, NULL, 'removed 2 blobs (10 bytes)');",
+    )
+}
+
+fn check_v3(store: &SqliteStore) {
+    let pushes = store
+        .registry_events(&RegistryEventQuery {
+            repository: Some("v3/web".to_owned()),
+            ..RegistryEventQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        pushes,
+        [RegistryEvent {
+            id: RegistryEventId::new(301),
+            record: NewRegistryEvent {
+                at: "2025-03-01T10:00:00Z".parse().unwrap(),
+                kind: RegistryEventKind::Push,
+                repository: Some("v3/web".to_owned()),
+                tag: Some("v1.0.0".to_owned()),
+                digest: Some(format!("sha256:{}", "3".repeat(64))),
+                detail: "manifest".to_owned(),
+            },
+        }]
+    );
+    let collections = store
+        .registry_events(&RegistryEventQuery {
+            kind: Some(RegistryEventKind::Gc),
+            ..RegistryEventQuery::default()
+        })
+        .unwrap();
+    assert_eq!(collections.len(), 1);
+    assert_eq!(collections[0].record.detail, "removed 2 blobs (10 bytes)");
+}
+
+/// Schema 4: a succeeded image release serving with a warm previous one (a failed command
+/// release), the state pointing at them, and an event.
+fn insert_v4(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO releases (id, environment, service, runtime, artifact_kind, artifact,
+             artifact_digest, working_dir, config_hash, spec, strategy, created_by, reason,
+             created_at_ns, restores, controller_pid, phase, outcome, outcome_reason, finished_at_ns)
+         VALUES
+             (401, 'v4-env', 'v4-api', 'process', 'command', 'node src/server.js', 'sha256:aaaa',
+              '/srv/api', 'sha256:c1', '{}', 'blue-green', 'alice', NULL, 1740823200000000000,
+              NULL, NULL, '{\"phase\":\"failed\"}', 'failed', 'never healthy', 1740823260000000000),
+             (402, 'v4-env', 'v4-api', 'container', 'image', 'api:2', 'sha256:bbbb', NULL,
+              'sha256:c2', '{}', 'canary', 'bob', 'new checkout', 1740823300000000000, 401, 77,
+              '{\"phase\":\"done\"}', 'succeeded', NULL, 1740823360000000000);
+         INSERT INTO release_steps (release_id, position, at_ns, name, detail)
+             VALUES (401, 0, 1740823200000000000, 'begun', 'deploy asked for'),
+                    (402, 0, 1740823300000000000, 'begun', 'deploy asked for'),
+                    (402, 1, 1740823360000000000, 'switched', 'all traffic on #402');
+         INSERT INTO service_states (environment, service, current_release, previous,
+             warm_until_ns, replicas, updated_at_ns)
+             VALUES ('v4-env', 'v4-api', 402, 401, 1740823960000000000, 2, 1740823360000000000);
+         INSERT INTO deploy_events (id, at_ns, environment, service, kind, message, actor)
+             VALUES (401, 1740823400000000000, 'v4-env', 'v4-api', 'scale', '2 -> 3', 'alice');",
+    )
+}
+
+fn check_v4(store: &SqliteStore) {
+    let at = |text: &str| -> jiff::Timestamp { text.parse().unwrap() };
+    let succeeded = Release {
+        id: ReleaseId::new(402),
+        record: NewRelease {
+            environment: "v4-env".to_owned(),
+            service: "v4-api".to_owned(),
+            runtime: "container".to_owned(),
+            artifact: Artifact::Image {
+                reference: "api:2".to_owned(),
+                digest: "sha256:bbbb".to_owned(),
+            },
+            config_hash: "sha256:c2".to_owned(),
+            spec: "{}".to_owned(),
+            strategy: "canary".to_owned(),
+            created_by: "bob".to_owned(),
+            reason: Some("new checkout".to_owned()),
+            created_at: at("2025-03-01T10:01:40Z"),
+            restores: Some(ReleaseId::new(401)),
+            controller: Some(77),
+            phase: "{\"phase\":\"done\"}".to_owned(),
+        },
+        outcome: Some(ReleaseOutcome::Succeeded),
+        finished_at: Some(at("2025-03-01T10:02:40Z")),
+        steps: vec![
+            NewStep {
+                at: at("2025-03-01T10:01:40Z"),
+                name: "begun".to_owned(),
+                detail: "deploy asked for".to_owned(),
+            },
+            NewStep {
+                at: at("2025-03-01T10:02:40Z"),
+                name: "switched".to_owned(),
+                detail: "all traffic on #402".to_owned(),
+            },
+        ],
+    };
+    assert_eq!(store.release(ReleaseId::new(402)).unwrap(), Some(succeeded));
+    let failed = store.release(ReleaseId::new(401)).unwrap().unwrap();
+    assert_eq!(
+        failed.record.artifact,
+        Artifact::Command {
+            command: "node src/server.js".to_owned(),
+            working_dir: "/srv/api".to_owned(),
+            hash: "sha256:aaaa".to_owned(),
+        }
+    );
+    assert_eq!(
+        failed.outcome,
+        Some(ReleaseOutcome::Failed {
+            reason: "never healthy".to_owned()
+        })
+    );
+    let query = ReleaseQuery {
+        service: Some("v4-api".to_owned()),
+        status: Some(ReleaseStatus::Failed),
+        ..ReleaseQuery::default()
+    };
+    assert_eq!(store.releases(&query).unwrap(), vec![failed]);
+    assert_eq!(
+        store.service_state("v4-env", "v4-api").unwrap(),
+        Some(ServiceState {
+            environment: "v4-env".to_owned(),
+            service: "v4-api".to_owned(),
+            current: ReleaseId::new(402),
+            previous: Some(ReleaseId::new(401)),
+            warm_until: Some(at("2025-03-01T10:12:40Z")),
+            replicas: 2,
+            updated_at: at("2025-03-01T10:02:40Z"),
+        })
+    );
+    let events = store
+        .deploy_events(&DeployEventQuery {
+            service: Some("v4-api".to_owned()),
+            ..DeployEventQuery::default()
+        })
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (
+            events[0].record.kind.as_str(),
+            events[0].record.actor.as_str()
+        ),
+        ("scale", "alice")
+    );
+}
+
+/// Schema 5: a failed scan with two reasons and a passed rescan of the same image, and a scan
+/// known only by its image id.
+fn insert_v5(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO scans (id, digest, image_id, reference, scanned_at_ns, passed, critical, high,
+             medium, low, unknown)
+         VALUES
+             (501, 'sha256:v5m', 'sha256:v5c', 'v5-app:1', 1740823200000000000, 0, 1, 2, 0, 3, 0),
+             (502, 'sha256:v5m', 'sha256:v5c', 'v5-app:1', 1740823260000000000, 1, 0, 0, 0, 3, 0),
+             (503, 'sha256:v5solo', NULL, 'v5-solo.tar', 1740823320000000000, 1, 0, 0, 0, 0, 0);
+         INSERT INTO scan_reasons (scan_id, position, reason)
+             VALUES (501, 0, '1 finding at critical or above'), (501, 1, 'policy p.rego: no root');
+         INSERT INTO scan_reports (scan_id, report)
+             VALUES (501, '{\"v\":1}'), (502, '{\"v\":2}'), (503, '{}');",
+    )
+}
+
+fn check_v5(store: &SqliteStore) {
+    let failed = store.scan(ScanId::new(501)).unwrap().unwrap();
+    assert_eq!(
+        failed.record,
+        NewScan {
+            digest: "sha256:v5m".to_owned(),
+            image_id: Some("sha256:v5c".to_owned()),
+            reference: "v5-app:1".to_owned(),
+            scanned_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+            verdict: ScanVerdict::Failed {
+                reasons: vec![
+                    "1 finding at critical or above".to_owned(),
+                    "policy p.rego: no root".to_owned()
+                ],
+            },
+            counts: SeverityCounts {
+                critical: 1,
+                high: 2,
+                medium: 0,
+                low: 3,
+                unknown: 0
+            },
+            report: "{\"v\":1}".to_owned(),
+        }
+    );
+    let latest = store.latest_scan("sha256:v5c").unwrap().unwrap();
+    assert_eq!(
+        (latest.id, latest.record.verdict.passed()),
+        (ScanId::new(502), true)
+    );
+    assert_eq!(
+        store.latest_scan("sha256:v5solo").unwrap().unwrap().id,
+        ScanId::new(503)
+    );
+    let query = ScanQuery {
+        digest: Some("sha256:v5m".to_owned()),
+        limit: None,
+    };
+    assert_eq!(store.scans(&query).unwrap().len(), 2);
 }

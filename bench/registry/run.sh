@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Benchmarks Slipway's embedded registry against Debian's docker-registry (the CNCF distribution
+# registry): push and pull throughput and latency with concurrent skopeo clients, layers of 1, 10
+# and 100 MB, both registries on loopback with their storage on the same disk; then garbage
+# collection of a store of 10,000 manifests. Prints Markdown tables (recorded in bench/README.md).
+#
+#   bench/registry/run.sh                       everything
+#   CLIENTS=8 ROUNDS=3 SIZES_MB="1 10" bench/registry/run.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+
+"$root/scripts/install-registry-test-tools"
+if ! command -v docker-registry >/dev/null; then
+  sudo_or() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  sudo_or env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+fi
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/slipway/target}
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p slipway
+export SLIPWAY_BIN="$CARGO_TARGET_DIR/release/slipway"
+
+echo "## $(date -u +%Y-%m-%d) on $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "slipway $("$SLIPWAY_BIN" --version | cut -d' ' -f2), $(docker-registry --version 2>/dev/null | head -1), $(skopeo --version)"
+echo
+exec python3 "$root/bench/registry/bench.py"

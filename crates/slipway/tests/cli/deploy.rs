@@ -1,0 +1,659 @@
+//! `slipway deploy`, `rollback`, `status`, `releases`, `logs ENV SERVICE`, `scale`, `promote`,
+//! `abort`, `stop` and `daemon`, with the example service on the process runtime, through the
+//! daemon's real proxy, under a steady load from a bounded client in the test.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::support::{Project, Run};
+
+/// Requests per second of the steady load.
+const RATE: u32 = 240;
+/// Threads the load spreads over.
+const THREADS: u32 = 6;
+
+/// The example with quicker checks, so a deploy takes about two seconds rather than six.
+fn project() -> Project {
+    let project = Project::example();
+    let config = project.read("slipway.toml").replace(
+        "[services.hello.health]",
+        "[services.hello.deploy]\nverify = \"1s\"\nhealth_timeout = \"15s\"\nstop_grace = \"3s\"\n\n[services.hello.health]",
+    );
+    let config = config.replace("interval = \"1s\"", "interval = \"250ms\"");
+    project.write("slipway.toml", &config);
+    project.commit_all("quicker checks");
+    project
+}
+
+/// Runs `slipway` with the daemon's proxy on a free port.
+fn slipway(project: &Project, args: &[&str]) -> Run {
+    project.slipway_with(args, &[("SLIPWAY_PROXY_LISTEN", "127.0.0.1:0")])
+}
+
+/// Stops every service and the daemon when the test ends, passed or not: nothing may outlive it.
+struct Cleanup<'a>(&'a Project);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = slipway(self.0, &["stop", "dev"]);
+        let _ = slipway(self.0, &["daemon", "stop"]);
+    }
+}
+
+fn proxy(project: &Project) -> SocketAddr {
+    let status = slipway(project, &["daemon", "status", "--json"]).success();
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    status["proxy"].as_str().unwrap().parse().unwrap()
+}
+
+fn json(run: Run) -> serde_json::Value {
+    serde_json::from_str(&run.success().stdout).unwrap()
+}
+
+#[test]
+fn deploy_status_rollback_scale_logs_and_stop() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+
+    let first = slipway(
+        &project,
+        &[
+            "deploy",
+            "dev",
+            "--env",
+            "APP_VERSION=1",
+            "--reason",
+            "first",
+        ],
+    )
+    .success();
+    assert!(
+        first
+            .stdout
+            .contains("release 1 of hello serves dev: http://hello.dev.localhost:"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stderr.contains("starting the slipway daemon"),
+        "{}",
+        first.stderr
+    );
+    let proxy = proxy(&project);
+    let load = Load::start(proxy, "hello.dev.localhost");
+
+    slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=2"]).success();
+    let unchanged = slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=2"]).success();
+    assert!(
+        unchanged
+            .stdout
+            .contains("already serves dev with the same artifact and config"),
+        "{}",
+        unchanged.stdout
+    );
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let service = &status["services"][0];
+    assert_eq!(service["serving"]["id"], 2);
+    assert_eq!(service["warm"]["id"], 1);
+    assert_eq!(service["traffic"].as_array().unwrap().len(), 2);
+    assert!(
+        service["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://hello.dev.localhost:")
+    );
+
+    let rollback = slipway(&project, &["rollback", "dev", "--reason", "checking"]).success();
+    assert!(
+        rollback
+            .stdout
+            .contains("traffic moved from release 2 to release 1 in"),
+        "{}",
+        rollback.stdout
+    );
+    assert_eq!(
+        get(proxy, "hello.dev.localhost", "/version").1,
+        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+    );
+
+    let scaled = slipway(&project, &["scale", "dev", "hello", "3", "--json"]);
+    assert_eq!(json(scaled)["to"], 3);
+    let logs = slipway(&project, &["logs", "dev", "hello", "--tail", "5"]).success();
+    assert_eq!(
+        logs.stdout.matches("==> hello-dev-hello-r1-").count(),
+        3,
+        "{}",
+        logs.stdout
+    );
+    assert!(
+        logs.stdout.contains("listening on 127.0.0.1"),
+        "{}",
+        logs.stdout
+    );
+
+    let releases = json(slipway(&project, &["releases", "dev", "hello", "--json"]));
+    let statuses: Vec<&str> = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|release| release["outcome"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "succeeded"]);
+    assert_eq!(releases[1]["reason"], "first");
+    let shown = slipway(&project, &["releases", "dev", "--show", "2"]).success();
+    assert!(
+        shown
+            .stdout
+            .contains("switched all traffic to release 2; release 1 stays warm for 5m"),
+        "{}",
+        shown.stdout
+    );
+
+    let report = load.stop();
+    report.assert_no_failures();
+
+    slipway(&project, &["stop", "dev"]).success();
+    assert_eq!(
+        get(proxy, "hello.dev.localhost", "/").0,
+        404,
+        "no route once stopped"
+    );
+    let stopped = slipway(&project, &["daemon", "stop"]).success();
+    assert!(
+        stopped.stderr.contains("stopped the daemon"),
+        "{}",
+        stopped.stderr
+    );
+    slipway(&project, &["daemon", "status"]).failure(1);
+}
+
+#[test]
+fn a_controller_killed_mid_deploy_is_converged_by_the_next_run() {
+    let project = project();
+    // Long enough to be killed while verifying.
+    let config = project
+        .read("slipway.toml")
+        .replace("verify = \"1s\"", "verify = \"5s\"");
+    project.write("slipway.toml", &config);
+    project.commit_all("a longer verification");
+    let _cleanup = Cleanup(&project);
+    slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=1"]).success();
+    let proxy = proxy(&project);
+    let load = Load::start(proxy, "hello.dev.localhost");
+
+    // Killed while the new replica starts (it takes 2 s to listen): traffic never moved.
+    let mut deploy = spawn(
+        &project,
+        &[
+            "deploy",
+            "dev",
+            "--env",
+            "APP_VERSION=2",
+            "--env",
+            "STARTUP_DELAY_SECONDS=2",
+        ],
+    );
+    wait_for_step(&project, 2, "start");
+    kill(&mut deploy);
+    // Killed while the new release is verified: it had all the traffic.
+    let mut verify = spawn(&project, &["deploy", "dev", "--env", "APP_VERSION=3"]);
+    wait_for_step(&project, 3, "switch");
+    kill(&mut verify);
+
+    let rerun = slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=3"]).success();
+
+    assert!(
+        rerun
+            .stdout
+            .contains("release 3 of hello already serves dev"),
+        "{}\n{}",
+        rerun.stdout,
+        rerun.stderr
+    );
+    let releases = json(slipway(&project, &["releases", "dev", "--json"]));
+    let by_id = |id: u64| {
+        releases
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|release| release["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let killed = by_id(2);
+    assert_eq!(killed["outcome"]["status"], "failed", "{killed}");
+    assert!(
+        killed["outcome"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stopped during await_healthy"),
+        "{killed}"
+    );
+    assert_eq!(by_id(3)["outcome"]["status"], "succeeded");
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let replicas = status["services"][0]["replicas"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        replicas.iter().all(|replica| replica["release"] != 2),
+        "release 2 left no replica: {replicas:?}"
+    );
+    let report = load.stop();
+    report.assert_no_failures();
+    assert_eq!(
+        get(proxy, "hello.dev.localhost", "/version").1,
+        r#"{"service":"hello","version":"3","release":"3","commit":"unknown"}"#
+    );
+}
+
+#[test]
+fn a_container_release_killed_mid_deploy_is_converged_and_rolled_back() {
+    crate::support::require_engine();
+    let project = project();
+    // Container names are unique per project on the engine: a name of this test's own.
+    let name = format!("ct{}", std::process::id());
+    let config = project
+        .read("slipway.toml")
+        .replace("name = \"hello\"", &format!("name = \"{name}\""));
+    project.write(
+        "slipway.toml",
+        &config.replace("port = 3000", "port = 3000\nruntime = \"container\""),
+    );
+    project.commit_all("containers");
+    let _cleanup = Cleanup(&project);
+    let built = slipway(
+        &project,
+        &["deploy", "dev", "--build", "--env", "APP_VERSION=1"],
+    );
+    let built = built.success();
+    assert!(
+        built.stdout.contains("release 1 of hello serves dev"),
+        "{}\n{}",
+        built.stdout,
+        built.stderr
+    );
+    let proxy = proxy(&project);
+    let load = Load::start(proxy, "hello.dev.localhost");
+
+    let mut deploy = spawn(
+        &project,
+        &[
+            "deploy",
+            "dev",
+            "--env",
+            "APP_VERSION=2",
+            "--env",
+            "STARTUP_DELAY_SECONDS=2",
+        ],
+    );
+    wait_for_step(&project, 2, "start");
+    kill(&mut deploy);
+    let rerun = slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=3"]).success();
+    assert!(
+        rerun.stdout.contains("release 3 of hello serves dev"),
+        "{}\n{}",
+        rerun.stdout,
+        rerun.stderr
+    );
+    let rollback = slipway(&project, &["rollback", "dev"]).success();
+    assert!(
+        rollback
+            .stdout
+            .contains("traffic moved from release 3 to release 1"),
+        "{}",
+        rollback.stdout
+    );
+
+    let report = load.stop();
+    report.assert_no_failures();
+    let releases = json(slipway(&project, &["releases", "dev", "--json"]));
+    let killed = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|release| release["id"] == 2)
+        .unwrap();
+    assert_eq!(killed["outcome"]["status"], "failed", "{killed}");
+    assert_eq!(killed["runtime"], "container");
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let replicas = status["services"][0]["replicas"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        replicas.iter().all(|replica| replica["release"] != 2),
+        "release 2 left no container: {replicas:?}"
+    );
+    assert_eq!(
+        get(proxy, "hello.dev.localhost", "/version").1,
+        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+    );
+}
+
+#[test]
+fn a_canary_is_promoted_from_the_command_line() {
+    let project = project();
+    let config = project.read("slipway.toml").replace(
+        "stop_grace = \"3s\"",
+        "stop_grace = \"3s\"\n\n[services.hello.deploy.canary]\nsteps = [{ weight = 25 }]",
+    );
+    project.write("slipway.toml", &config);
+    project.commit_all("a canary that waits");
+    let _cleanup = Cleanup(&project);
+    slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=1"]).success();
+
+    let paused = slipway(
+        &project,
+        &[
+            "deploy",
+            "dev",
+            "--strategy",
+            "canary",
+            "--env",
+            "APP_VERSION=2",
+        ],
+    )
+    .success();
+    assert!(
+        paused
+            .stdout
+            .contains("is a canary with 25% of the traffic"),
+        "{}",
+        paused.stdout
+    );
+    let status = slipway(&project, &["status", "dev"]).success();
+    assert!(status.stdout.contains("paused at 25%"), "{}", status.stdout);
+    let refused = slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=3"]).failure(1);
+    assert!(
+        refused.stderr.contains("paused at 25% of the traffic"),
+        "{}",
+        refused.stderr
+    );
+
+    slipway(&project, &["promote", "dev"]).success();
+
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    assert_eq!(status["services"][0]["serving"]["id"], 2);
+    slipway(&project, &["abort", "dev"]).failure(2);
+}
+
+#[test]
+fn bad_input_is_refused_and_the_current_release_keeps_serving() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    let unknown = slipway(&project, &["deploy", "qa"]).failure(2);
+    assert!(
+        unknown.stderr.contains("no environment named `qa`"),
+        "{}",
+        unknown.stderr
+    );
+    let nothing = slipway(&project, &["rollback", "dev"]).failure(2);
+    assert!(
+        nothing
+            .stderr
+            .contains("hello in dev has no release serving"),
+        "{}",
+        nothing.stderr
+    );
+    slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=1"]).success();
+    let proxy = proxy(&project);
+
+    let never = slipway(&project, &["deploy", "dev", "--env", "FAIL_HEALTHCHECK=1"]).failure(1);
+    assert!(
+        never.stderr.contains("release 2 of hello failed"),
+        "{}",
+        never.stderr
+    );
+    assert!(
+        never
+            .stderr
+            .contains("did not pass its health check within 15s"),
+        "{}",
+        never.stderr
+    );
+    let missing = slipway(&project, &["rollback", "dev", "--to", "99"]).failure(2);
+    assert!(
+        missing
+            .stderr
+            .contains("release 99 is not a release of hello in dev"),
+        "{}",
+        missing.stderr
+    );
+    let failed_target = slipway(&project, &["rollback", "dev", "--to", "2"]).failure(2);
+    assert!(
+        failed_target.stderr.contains("never served (failed)"),
+        "{}",
+        failed_target.stderr
+    );
+    let no_image = slipway(
+        &project,
+        &[
+            "deploy",
+            "dev",
+            "--runtime",
+            "container",
+            "--image",
+            "localhost/slipway-test/nothing:0",
+        ],
+    )
+    .failure(2);
+    assert!(
+        no_image
+            .stderr
+            .contains("no image localhost/slipway-test/nothing:0"),
+        "{}",
+        no_image.stderr
+    );
+    let valid = project.read("slipway.toml");
+    project.write(
+        "slipway.toml",
+        &valid.replace(
+            "verify = \"1s\"",
+            "verify = \"1s\"\nstrategy = \"big-bang\"",
+        ),
+    );
+    let invalid = slipway(&project, &["deploy", "dev"]).failure(2);
+    assert!(
+        invalid
+            .stderr
+            .contains("services.hello.deploy.strategy: unknown variant `big-bang`"),
+        "{}",
+        invalid.stderr
+    );
+    // Put it back, so the cleanup can read it.
+    project.write("slipway.toml", &valid);
+
+    assert_eq!(
+        get(proxy, "hello.dev.localhost", "/version").1,
+        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+    );
+}
+
+#[test]
+fn a_port_in_use_stops_the_daemon_with_a_clear_error() {
+    let project = project();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+
+    let run = project
+        .slipway_with(&["deploy", "dev"], &[("SLIPWAY_PROXY_LISTEN", &address)])
+        .failure(1);
+
+    assert!(
+        run.stderr.contains("cannot start the slipway daemon"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&address),
+        "the address is named: {}",
+        run.stderr
+    );
+    slipway(&project, &["status"]).success();
+}
+
+/// Runs `slipway` in the background.
+fn spawn(project: &Project, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .current_dir(project.path())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("SLIPWAY_PROXY_LISTEN", "127.0.0.1:0")
+        .env_remove("SLIPWAY_HOME")
+        .env_remove("SLIPWAY_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// SIGKILL, then reap it, so its process id reads as gone.
+fn kill(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Waits until release `id` has recorded a step named `step`.
+fn wait_for_step(project: &Project, id: u64, step: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = slipway(
+            project,
+            &["releases", "dev", "--show", &id.to_string(), "--json"],
+        );
+        if run.code == 0 {
+            let release: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            if release["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|recorded| recorded["name"] == step)
+            {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "release {id} never recorded `{step}`"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One HTTP GET through the proxy: the status and body (0 and the error when it failed).
+fn get(proxy: SocketAddr, host: &str, path: &str) -> (u16, String) {
+    let exchange = || -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect(proxy)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        // HTTP/1.0: the answer ends with the connection, never chunked.
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|status| status.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, body)| body)
+            .trim()
+            .to_owned();
+        let from_proxy = response
+            .to_ascii_lowercase()
+            .contains("slipway-proxy-error");
+        Ok((
+            status,
+            if from_proxy {
+                format!("(from the proxy) {body}")
+            } else {
+                body
+            },
+        ))
+    };
+    exchange().unwrap_or_else(|error| (0, error.to_string()))
+}
+
+/// A steady load of `GET /` through the proxy, from a few threads, until stopped; bounded to
+/// five minutes.
+struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    report: Arc<Mutex<LoadReport>>,
+}
+
+#[derive(Debug, Default)]
+struct LoadReport {
+    sent: u64,
+    failures: Vec<String>,
+}
+
+impl LoadReport {
+    #[track_caller]
+    fn assert_no_failures(&self) {
+        assert!(
+            self.sent > u64::from(RATE),
+            "the load sent only {}",
+            self.sent
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} of {} requests failed: {:?}",
+            self.failures.len(),
+            self.sent,
+            &self.failures[..self.failures.len().min(5)]
+        );
+    }
+}
+
+impl Load {
+    fn start(proxy: SocketAddr, host: &str) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let report = Arc::new(Mutex::new(LoadReport::default()));
+        let period = Duration::from_secs_f64(f64::from(THREADS) / f64::from(RATE));
+        let threads = (0..THREADS)
+            .map(|_| {
+                let (stop, report, host) = (stop.clone(), report.clone(), host.to_owned());
+                std::thread::spawn(move || {
+                    let deadline = Instant::now() + Duration::from_secs(300);
+                    let mut next = Instant::now();
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                        let (status, body) = get(proxy, &host, "/");
+                        let mut report = report.lock().unwrap();
+                        report.sent += 1;
+                        // The app's own 500s (ERROR_RATE) are answers; anything else 5xx, or no
+                        // answer at all, is a dropped request.
+                        if status == 0
+                            || (status >= 500 && !body.contains("injected failure"))
+                            || status == 404
+                        {
+                            report.failures.push(format!("{status}: {body}"));
+                        }
+                        drop(report);
+                        next += period;
+                        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            threads,
+            report,
+        }
+    }
+
+    fn stop(self) -> LoadReport {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            thread.join().unwrap();
+        }
+        std::mem::take(&mut *self.report.lock().unwrap())
+    }
+}
