@@ -10,14 +10,20 @@
 //!    on as it arrives, inspects the result, and records the build in the store, whatever the
 //!    outcome: a failed or cancelled build is recorded with its log.
 //!
+//! [`PreparedBuild::bundle`] is the second phase for the process runtime, where no engine runs:
+//! the same context, `.dockerignore` applied, becomes a tar (a bundle) that the registry keeps as
+//! an OCI artifact, recorded as a build just the same.
+//!
 //! Both the engine and the store are reached through their traits only.
 
+mod bundle;
 mod error;
 pub mod labels;
 mod log;
 pub mod tags;
 pub mod version;
 
+pub use bundle::BuiltBundle;
 pub use error::BuildError;
 
 use std::collections::BTreeMap;
@@ -294,8 +300,8 @@ impl PreparedBuild {
         let record = self.record(
             started_at,
             duration,
-            outcome.as_ref().ok(),
-            &outcome,
+            outcome.as_ref().ok().map(Produced::image),
+            outcome_of(&outcome),
             log.into_text(),
         );
         let build_id = spawn_record(store, record).await?;
@@ -384,17 +390,22 @@ impl PreparedBuild {
         &self,
         started_at: jiff::Timestamp,
         duration: Duration,
-        image: Option<&ImageDetails>,
-        outcome: &Result<ImageDetails, BuildError>,
+        produced: Option<Produced>,
+        outcome: BuildOutcome,
         log: String,
     ) -> NewBuild {
         NewBuild {
             service: self.service.name.clone(),
-            image_id: image.map(|image| image.id.to_string()),
-            digest: image.and_then(|image| image.digests.first().cloned()),
-            tags: image.map(|_| self.references.clone()).unwrap_or_default(),
-            size_bytes: image.map(|image| image.size_bytes),
-            layer_count: image.and_then(|image| u32::try_from(image.layer_count).ok()),
+            tags: produced
+                .as_ref()
+                .map(|_| self.references.clone())
+                .unwrap_or_default(),
+            image_id: produced.as_ref().map(|produced| produced.id.clone()),
+            digest: produced
+                .as_ref()
+                .and_then(|produced| produced.digest.clone()),
+            size_bytes: produced.as_ref().map(|produced| produced.size),
+            layer_count: produced.as_ref().map(|produced| produced.layers),
             started_at,
             duration,
             git: GitSnapshot {
@@ -402,13 +413,7 @@ impl PreparedBuild {
                 branch: self.snapshot.branch.clone(),
                 dirty: self.snapshot.dirty,
             },
-            outcome: match outcome {
-                Ok(_) => BuildOutcome::Succeeded,
-                Err(BuildError::Cancelled) => BuildOutcome::Cancelled,
-                Err(error) => BuildOutcome::Failed {
-                    reason: error.to_string(),
-                },
-            },
+            outcome,
             log,
             target: self.request.target.clone(),
             platform: self.request.platform.clone(),
@@ -429,6 +434,36 @@ async fn context_walked(
         Err(error) => Err(BuildError::Internal(format!(
             "the build context walk panicked: {error}"
         ))),
+    }
+}
+
+/// What a successful build made, as its record describes it: an image, or a bundle.
+struct Produced {
+    id: String,
+    digest: Option<String>,
+    size: u64,
+    layers: u32,
+}
+
+impl Produced {
+    fn image(image: &ImageDetails) -> Produced {
+        Produced {
+            id: image.id.to_string(),
+            digest: image.digests.first().cloned(),
+            size: image.size_bytes,
+            layers: u32::try_from(image.layer_count).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// How a build ended, for its record.
+fn outcome_of<T>(result: &Result<T, BuildError>) -> BuildOutcome {
+    match result {
+        Ok(_) => BuildOutcome::Succeeded,
+        Err(BuildError::Cancelled) => BuildOutcome::Cancelled,
+        Err(error) => BuildOutcome::Failed {
+            reason: error.to_string(),
+        },
     }
 }
 

@@ -86,9 +86,10 @@ async fn remove_images(engine: &dyn ContainerEngine, references: &[String]) {
         let _ = engine
             .remove_image(
                 reference,
+                // Parents stay: they are build cache that parallel tests' builds share.
                 ImageRemoval {
                     force: true,
-                    no_prune: false,
+                    no_prune: true,
                 },
             )
             .await;
@@ -309,4 +310,72 @@ fn dirty_trees_and_detached_heads_shape_the_tags() {
         ]
     );
     assert_eq!(prepared.labels()[keys::DIRTY], "true");
+}
+
+#[tokio::test]
+async fn a_bundle_holds_the_context_without_ignored_files_and_is_recorded() {
+    let project = Project::new(
+        "[project]\nname = \"shop\"\n[services.web]\nversion = \"2.0.0\"\ncommand = \"sh run.sh\"\n",
+        "FROM scratch\n",
+    );
+    project.write(".dockerignore", "secrets/\n*.log\n");
+    project.write("run.sh", "echo serving\n");
+    project.write(".gitignore", ".slipway/\n");
+    std::fs::create_dir(project.path().join("secrets")).unwrap();
+    project.write("secrets/key", "hunter2");
+    project.write("debug.log", "noise");
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "files"]);
+    let commit = project.git(&["rev-parse", "HEAD"]);
+    let store = project.store();
+
+    let prepared = slipway_build::prepare(&project.config(), BuildRequest::default()).unwrap();
+    let bundle = prepared.bundle(Arc::clone(&store)).await.unwrap();
+
+    let mut names: Vec<String> = tar::Archive::new(bundle.tar.as_slice())
+        .entries()
+        .unwrap()
+        .map(|entry| entry.unwrap().path().unwrap().display().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".dockerignore",
+            ".gitignore",
+            "Dockerfile",
+            "run.sh",
+            "slipway.toml"
+        ]
+    );
+    assert_eq!(bundle.files, 5);
+    assert!(
+        bundle
+            .references
+            .contains(&format!("localhost/shop/web:{commit}"))
+    );
+    let record = store.build(bundle.build_id).unwrap().unwrap().record;
+    assert_eq!(record.outcome, BuildOutcome::Succeeded);
+    assert_eq!(
+        record.image_id.as_deref(),
+        Some(bundle.content_digest.as_str())
+    );
+    assert_eq!(record.layer_count, Some(1));
+    assert_eq!(record.tags, bundle.references);
+    assert!(record.log.contains("bundled 5 files"), "{}", record.log);
+
+    // The same commit checked out again, every file newer: the same bundle.
+    let again = tempfile::tempdir().unwrap();
+    let clone = Command::new("git")
+        .args(["clone", "-q"])
+        .arg(project.path())
+        .arg(again.path())
+        .status()
+        .unwrap();
+    assert!(clone.success());
+    std::fs::write(again.path().join(".dockerignore"), "secrets/\n*.log\n").unwrap();
+    let config = Config::load(&again.path().join("slipway.toml")).unwrap();
+    let prepared = slipway_build::prepare(&config, BuildRequest::default()).unwrap();
+    let rebuilt = prepared.bundle(store).await.unwrap();
+    assert_eq!(rebuilt.content_digest, bundle.content_digest);
 }

@@ -17,6 +17,9 @@
 //! strategy = "canary"                   # blue-green (default), canary, rolling
 //! keep_previous = "10m"
 //!
+//! [environments.prod.services.hello.deploy]
+//! require_scan = true                   # refuse images without a passing `slipway scan image`
+//!
 //! [services.hello.deploy.canary]
 //! steps = [{ weight = 10, analysis = "30s" }, { weight = 50 }]   # no pause: wait for `slipway promote`
 //! max_error_rate = 0.02
@@ -97,6 +100,10 @@ pub struct DeploySettings {
     pub canary: Option<CanarySettings>,
     /// The rolling strategy's pace.
     pub rolling: Option<RollingSettings>,
+    /// Refuse to deploy an image whose newest recorded scan (`slipway scan image`) is missing or
+    /// failed its gate; default false. Applies to the container runtime: a process release has
+    /// no image.
+    pub require_scan: Option<bool>,
 }
 
 /// `[services.NAME.deploy.canary]`.
@@ -297,6 +304,10 @@ pub struct DeployPlan {
     pub canary: CanaryPlan,
     /// The rolling parameters.
     pub rolling: RollingPlan,
+    /// Whether the image must have a passing scan recorded before it is deployed. Plans stored
+    /// before the setting existed read as false.
+    #[serde(default)]
+    pub require_scan: bool,
 }
 
 /// The canary strategy's steps and thresholds.
@@ -436,6 +447,7 @@ pub(crate) fn plan(settings: Option<DeploySettings>) -> DeployPlan {
             max_surge: rolling.max_surge.unwrap_or(1),
             max_unavailable: rolling.max_unavailable.unwrap_or(0),
         },
+        require_scan: settings.require_scan.unwrap_or(false),
     }
 }
 
@@ -510,6 +522,7 @@ pub(crate) fn overlay(
             stop_grace: over.stop_grace.or(base.stop_grace),
             canary: over.canary.or(base.canary),
             rolling: over.rolling.or(base.rolling),
+            require_scan: over.require_scan.or(base.require_scan),
         }),
         (base, over) => over.or(base),
     }
@@ -764,6 +777,7 @@ mod tests {
                 max_unavailable: 0
             }
         );
+        assert!(!plan.require_scan);
         assert_eq!(autoscale(None), None);
     }
 
@@ -773,5 +787,13 @@ mod tests {
         let text = serde_json::to_string(&plan).unwrap();
         assert!(text.contains("\"keep_previous\":\"5m\""), "{text}");
         assert_eq!(serde_json::from_str::<DeployPlan>(&text).unwrap(), plan);
+    }
+
+    #[test]
+    fn a_plan_stored_before_require_scan_reads_as_not_requiring_one() {
+        let mut stored = serde_json::to_value(plan(None)).unwrap();
+        stored.as_object_mut().unwrap().remove("require_scan");
+        let read: DeployPlan = serde_json::from_value(stored).unwrap();
+        assert!(!read.require_scan);
     }
 }

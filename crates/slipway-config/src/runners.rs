@@ -13,6 +13,9 @@
 //! [runners.labels]
 //! ubuntu-latest = "host"
 //! alpine = "localhost/slipway/busybox:latest"
+//!
+//! [runners.vars]                 # the `vars` context, as GitHub's repository variables
+//! REDIS_IMAGE = "localhost/slipway/redis:7"
 //! ```
 
 use std::collections::BTreeMap;
@@ -35,6 +38,10 @@ pub struct RunnerSettings {
     /// (`localhost/slipway/busybox:latest`).
     #[serde(default)]
     pub labels: BTreeMap<String, RunnerTarget>,
+    /// The `vars` context of local runs: what GitHub keeps as repository variables
+    /// (`REDIS_IMAGE = "localhost/slipway/redis:7"`). `--var` on the command line wins.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
 }
 
 /// Where the jobs of a `runs-on` label run.

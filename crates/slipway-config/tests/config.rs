@@ -539,7 +539,7 @@ mod properties {
 }
 
 #[test]
-fn runner_labels_map_to_the_host_or_an_image() {
+fn runner_labels_map_to_the_host_or_an_image_and_vars_are_kept() {
     let config = parse(
         r#"
 [runners]
@@ -548,10 +548,14 @@ parallel = 3
 [runners.labels]
 ubuntu-latest = "host"
 alpine = "localhost/slipway/busybox:latest"
+
+[runners.vars]
+REDIS_IMAGE = "localhost/slipway/redis:7"
 "#,
     )
     .unwrap();
     let runners = config.runners();
+    assert_eq!(runners.vars["REDIS_IMAGE"], "localhost/slipway/redis:7");
     assert_eq!(runners.parallel.map(|n| n.get()), Some(3));
     assert_eq!(
         runners.labels["ubuntu-latest"],
@@ -574,7 +578,7 @@ alpine = \"Not An Image\"\n",
     );
     check_error(
         "[runners]\nparalel = 2\n",
-        "slipway.toml:2:1: runners.paralel: unknown key `paralel`; expected `parallel` or `labels`",
+        "slipway.toml:2:1: runners.paralel: unknown key `paralel`; expected one of `parallel`, `labels`, `vars`",
     );
     check_error(
         "[runners]\nparallel = 0\n",
@@ -700,5 +704,64 @@ fn invalid_deploy_settings_are_reported_at_their_key() {
     check_error(
         "[services.web]\n[environments.prod.services.web.deploy]\nsmoke_path = \"version\"\n",
         "slipway.toml:3:1: environments.prod.services.web.deploy.smoke_path: `version` must start with `/`",
+    );
+}
+
+#[test]
+fn require_scan_defaults_off_and_environments_override_it() {
+    use slipway_config::StrategyName;
+    let config = parse(
+        r#"
+[services.web.deploy]
+strategy = "canary"
+
+[services.api.deploy]
+require_scan = true
+
+[environments.prod.services.web.deploy]
+require_scan = true
+
+[environments.dev.services.api.deploy]
+require_scan = false
+"#,
+    )
+    .unwrap();
+    let required = |service: &str, environment: &str| {
+        config
+            .service(service, environment)
+            .unwrap()
+            .deploy
+            .require_scan
+    };
+    assert!(!required("web", "dev"), "off unless set");
+    assert!(required("web", "prod"));
+    assert_eq!(
+        config.service("web", "prod").unwrap().deploy.strategy,
+        StrategyName::Canary,
+        "the override keeps the service's other deploy settings"
+    );
+    assert!(required("api", "staging"), "the service's own setting");
+    assert!(!required("api", "dev"), "an environment may turn it off");
+
+    check_error(
+        "[services.web.deploy]\nrequire_scan = \"yes\"\n",
+        "slipway.toml:2:16: services.web.deploy.require_scan: invalid type: string \"yes\"; expected a boolean",
+    );
+    check_error(
+        "[services.web.deploy]\nrequire_scans = true\n",
+        "slipway.toml:2:1: services.web.deploy.require_scans: unknown key `require_scans`; expected one of `strategy`, `keep_previous`, `health_timeout`, `smoke_path`, `verify`, `stop_grace`, `canary`, `rolling`, `require_scan`",
+    );
+    let schema = slipway_config::json_schema();
+    let setting = &schema["$defs"]["DeploySettings"]["properties"]["require_scan"];
+    assert_eq!(
+        setting["type"],
+        serde_json::json!(["boolean", "null"]),
+        "{setting}"
+    );
+    assert!(
+        setting["description"]
+            .as_str()
+            .is_some_and(|text| text.contains("slipway scan image")),
+        "{setting}"
     );
 }

@@ -31,6 +31,8 @@ use crate::error::ContextError;
 pub struct ContextOptions {
     dockerfile: PathBuf,
     dockerfile_contents: Option<Vec<u8>>,
+    always_excluded: Vec<String>,
+    mtime: Option<u64>,
 }
 
 impl ContextOptions {
@@ -39,6 +41,8 @@ impl ContextOptions {
         ContextOptions {
             dockerfile: dockerfile.into(),
             dockerfile_contents: None,
+            always_excluded: Vec::new(),
+            mtime: None,
         }
     }
 
@@ -46,6 +50,21 @@ impl ContextOptions {
     /// time stay the file's). Slipway uses it to add its labels as one instruction.
     pub fn with_dockerfile_contents(mut self, contents: impl Into<Vec<u8>>) -> ContextOptions {
         self.dockerfile_contents = Some(contents.into());
+        self
+    }
+
+    /// Leaves out what `patterns` (`.dockerignore` syntax) match, whatever the `.dockerignore`
+    /// says: they are applied after its rules, so no `!` exception there brings them back.
+    /// Bundles use it to keep `.git` and the state directory out.
+    pub fn always_excluding(mut self, patterns: &[&str]) -> ContextOptions {
+        self.always_excluded = patterns.iter().map(|&pattern| pattern.to_owned()).collect();
+        self
+    }
+
+    /// Gives every entry the modification time `seconds` (since the epoch) instead of its
+    /// file's, so that the same content always makes the same tar, wherever it was checked out.
+    pub fn with_mtime(mut self, seconds: u64) -> ContextOptions {
+        self.mtime = Some(seconds);
         self
     }
 
@@ -86,7 +105,8 @@ pub fn write_context(
     out: impl Write,
 ) -> Result<ContextStats, ContextError> {
     let dockerfile = dockerfile_in_context(root, options.dockerfile())?;
-    let ignore = read_dockerignore(root)?.keeping_build_files(&dockerfile);
+    let ignore =
+        read_dockerignore(root, &options.always_excluded)?.keeping_build_files(&dockerfile);
     let mut writer = ContextWriter {
         builder: tar::Builder::new(CountingWriter {
             inner: out,
@@ -98,6 +118,7 @@ pub fn write_context(
             .dockerfile_contents
             .as_deref()
             .map(|contents| (dockerfile.clone(), contents)),
+        mtime: options.mtime,
     };
     let mut parents: Vec<MatchInfo> = Vec::new();
     let mut walk = WalkDir::new(root)
@@ -172,14 +193,22 @@ fn dockerfile_in_context(root: &Path, dockerfile: &Path) -> Result<String, Conte
     Ok(cleaned)
 }
 
-fn read_dockerignore(root: &Path) -> Result<DockerIgnore, ContextError> {
+/// The `.dockerignore` of `root` (none is no rules), followed by `always_excluded`.
+fn read_dockerignore(
+    root: &Path,
+    always_excluded: &[String],
+) -> Result<DockerIgnore, ContextError> {
     let path = root.join(".dockerignore");
-    match fs::read(&path) {
-        Ok(bytes) => DockerIgnore::parse(&String::from_utf8_lossy(&bytes))
-            .map_err(|source| ContextError::Ignore { path, source }),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(DockerIgnore::default()),
-        Err(source) => Err(ContextError::Unreadable { path, source }),
+    let mut text = match fs::read(&path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(ContextError::Unreadable { path, source }),
+    };
+    for pattern in always_excluded {
+        text.push('\n');
+        text.push_str(pattern);
     }
+    DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore { path, source })
 }
 
 /// A relative path with `/` separators, as Docker matches and stores it.
@@ -210,9 +239,26 @@ struct ContextWriter<'a, W: Write> {
     files: u64,
     /// A file (the Dockerfile) sent with other contents than it holds.
     replaced: Option<(String, &'a [u8])>,
+    /// The modification time every entry gets, when not its file's.
+    mtime: Option<u64>,
 }
 
 impl<W: Write> ContextWriter<'_, W> {
+    /// A header as go-archive writes it with `ChownOpts{0, 0}`.
+    fn header(&self, metadata: &Metadata, entry_type: EntryType) -> Header {
+        let mut header = Header::new_ustar();
+        header.set_entry_type(entry_type);
+        header.set_mode(metadata.mode() & 0o7777);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(
+            self.mtime
+                .unwrap_or_else(|| u64::try_from(metadata.mtime()).unwrap_or(0)),
+        );
+        header.set_size(0);
+        header
+    }
+
     fn append(
         &mut self,
         path: &Path,
@@ -222,7 +268,7 @@ impl<W: Write> ContextWriter<'_, W> {
         let file_type = metadata.file_type();
         let write_error = ContextError::Write;
         if file_type.is_dir() {
-            let mut header = header(metadata, EntryType::Directory);
+            let mut header = self.header(metadata, EntryType::Directory);
             return self
                 .builder
                 .append_data(&mut header, format!("{relative}/"), io::empty())
@@ -233,7 +279,7 @@ impl<W: Write> ContextWriter<'_, W> {
                 path: path.to_owned(),
                 source,
             })?;
-            let mut header = header(metadata, EntryType::Symlink);
+            let mut header = self.header(metadata, EntryType::Symlink);
             self.builder
                 .append_link(&mut header, relative, target)
                 .map_err(write_error)?;
@@ -253,7 +299,7 @@ impl<W: Write> ContextWriter<'_, W> {
         metadata: &Metadata,
     ) -> Result<(), ContextError> {
         if let Some((_, contents)) = self.replaced.as_ref().filter(|(path, _)| path == relative) {
-            let mut header = header(metadata, EntryType::Regular);
+            let mut header = self.header(metadata, EntryType::Regular);
             header.set_size(contents.len() as u64);
             return self
                 .builder
@@ -263,7 +309,7 @@ impl<W: Write> ContextWriter<'_, W> {
         if metadata.nlink() > 1 {
             let inode = (metadata.dev(), metadata.ino());
             if let Some(first) = self.first_path_of_inode.get(&inode) {
-                let mut header = header(metadata, EntryType::Link);
+                let mut header = self.header(metadata, EntryType::Link);
                 return self
                     .builder
                     .append_link(&mut header, relative, first)
@@ -275,7 +321,7 @@ impl<W: Write> ContextWriter<'_, W> {
             path: path.to_owned(),
             source,
         })?;
-        let mut header = header(metadata, EntryType::Regular);
+        let mut header = self.header(metadata, EntryType::Regular);
         header.set_size(metadata.len());
         let mut reader = TrackedReader {
             inner: file.take(metadata.len()),
@@ -294,18 +340,6 @@ impl<W: Write> ContextWriter<'_, W> {
             Ok(()) => Ok(()),
         }
     }
-}
-
-/// A header as go-archive writes it with `ChownOpts{0, 0}`.
-fn header(metadata: &Metadata, entry_type: EntryType) -> Header {
-    let mut header = Header::new_ustar();
-    header.set_entry_type(entry_type);
-    header.set_mode(metadata.mode() & 0o7777);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_mtime(u64::try_from(metadata.mtime()).unwrap_or(0));
-    header.set_size(0);
-    header
 }
 
 /// Counts what a file read gave, and whether reading failed, to tell read errors from write
@@ -366,6 +400,7 @@ mod tests {
             first_path_of_inode: HashMap::new(),
             files: 0,
             replaced: None,
+            mtime: None,
         };
         (writer, dir, metadata)
     }

@@ -277,6 +277,7 @@ mod tests {
                 max_surge: 1,
                 max_unavailable: 0,
             },
+            require_scan: false,
         }
     }
 

@@ -348,9 +348,11 @@ async fn remove_scope(endpoint: Endpoint, id: &str) {
                     || image.tags.iter().any(|tag| tag.contains(id))
             });
             for image in ours {
+                // Parents stay: they are the build cache other tests' builds may be using this
+                // very moment, and removing them fails those builds on Podman.
                 let removal = ImageRemoval {
                     force: true,
-                    no_prune: false,
+                    no_prune: true,
                 };
                 match engine.remove_image(image.id.as_str(), removal).await {
                     Ok(()) | Err(EngineError::ImageNotFound { .. }) => {}

@@ -14,6 +14,8 @@
 //! - [`Registry::collect_garbage`] is the online mark-and-sweep collector;
 //!   [`RetentionPolicies`] decide which tags and manifests go.
 //! - [`PushHook`] is how the rest of Slipway hears about pushes.
+//! - [`Registry::push_bundle`] and [`Registry::pull_bundle`] keep a service's build output as an
+//!   OCI artifact, for releases on the process runtime.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +32,7 @@
 //! ```
 
 pub mod auth;
+mod bundle;
 pub mod digest;
 mod error;
 mod files;
@@ -49,6 +52,7 @@ mod server;
 pub mod storage;
 
 pub use auth::{AccessRule, Action, AuthError, Authenticator};
+pub use bundle::{BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER, BundleError, PulledBundle};
 pub use digest::{Algorithm, Digest};
 pub use error::{ErrorCode, RegistryError};
 pub use gc::{DEFAULT_GRACE, DEFAULT_UPLOAD_EXPIRY, GcOptions, GcReport};

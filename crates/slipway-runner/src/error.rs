@@ -114,12 +114,6 @@ pub enum RunError {
     /// The state store failed; the run's record may be missing.
     #[error(transparent)]
     Store(#[from] slipway_store::StoreError),
-    /// The plan needs a container engine and none was given.
-    #[error("this run needs a container engine ({why}) and none is connected")]
-    NoEngine {
-        /// Which job needs it.
-        why: String,
-    },
     /// The engine could not be asked something every job depends on.
     #[error(transparent)]
     Engine(#[from] slipway_engine::EngineError),

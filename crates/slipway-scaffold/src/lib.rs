@@ -84,6 +84,14 @@ impl Template {
         }
     }
 
+    /// The test job's steps after the checkout, in the workflow every template shares.
+    fn test_steps(self) -> &'static str {
+        match self {
+            Template::Node => include_str!("../templates/node/test-steps.yml"),
+            Template::Rust => include_str!("../templates/rust/test-steps.yml"),
+        }
+    }
+
     fn sources(self) -> [(&'static str, &'static str); 4] {
         match self {
             Template::Node => [
@@ -96,10 +104,7 @@ impl Template {
                     ".dockerignore",
                     include_str!("../templates/node/dockerignore"),
                 ),
-                (
-                    ".github/workflows/slipway.yml",
-                    include_str!("../templates/node/workflow.yml"),
-                ),
+                (".github/workflows/slipway.yml", WORKFLOW),
             ],
             Template::Rust => [
                 (
@@ -111,14 +116,14 @@ impl Template {
                     ".dockerignore",
                     include_str!("../templates/rust/dockerignore"),
                 ),
-                (
-                    ".github/workflows/slipway.yml",
-                    include_str!("../templates/rust/workflow.yml"),
-                ),
+                (".github/workflows/slipway.yml", WORKFLOW),
             ],
         }
     }
 }
+
+/// The workflow of every template: Slipway's stages as steps, the test job's steps filled in.
+const WORKFLOW: &str = include_str!("../templates/workflow.yml");
 
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -161,6 +166,7 @@ impl Plan {
             .map(|(relative, source)| PlannedFile {
                 path: dir.join(relative),
                 contents: source
+                    .replace("{{test_steps}}", template.test_steps())
                     .replace("{{name}}", name)
                     .replace("{{binary}}", &binary),
             })

@@ -9,9 +9,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use ignore::WalkBuilder;
 use slipway_inventory::{FileRole, InventoryBuilder};
-use slipway_secrets::{SecretScanner, TreeOptions};
+use slipway_secrets::{SecretScanner, TreeOptions, source_walk};
 use slipway_vuln::AdvisoryIndex;
 
 use crate::dockerfile::{check_dockerfile, is_dockerfile};
@@ -133,17 +132,7 @@ fn named_files(
     skipped: &mut Vec<Skipped>,
 ) -> Vec<(String, std::path::PathBuf)> {
     let mut files = Vec::new();
-    let walk = WalkBuilder::new(root)
-        .hidden(false)
-        .ignore(respect_ignore_files)
-        .git_ignore(respect_ignore_files)
-        .git_exclude(respect_ignore_files)
-        .git_global(false)
-        .parents(respect_ignore_files)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(|entry| entry.file_name() != ".git")
-        .build();
+    let walk = source_walk(root, respect_ignore_files).build();
     for entry in walk {
         match entry {
             Ok(entry) if entry.file_type().is_some_and(|kind| kind.is_file()) => {

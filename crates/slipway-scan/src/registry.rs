@@ -6,9 +6,10 @@
 //! the registry's own blob store, applies the gate, and records the report in the state store
 //! against the manifest's digest, where deploys look for it.
 
+use std::collections::HashSet;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -38,6 +39,9 @@ pub struct ScanOnPush {
     secrets: Arc<SecretScanner>,
     gate: Arc<Gate>,
     runtime: Handle,
+    /// Manifests scanned (or being scanned) already: a push of several tags of one image
+    /// stores one manifest several times, and one scan is its verdict.
+    seen: Arc<Mutex<HashSet<Digest>>>,
 }
 
 impl std::fmt::Debug for ScanOnPush {
@@ -66,6 +70,7 @@ impl ScanOnPush {
             secrets,
             gate: Arc::new(gate),
             runtime,
+            seen: Arc::default(),
         }
     }
 
@@ -117,6 +122,14 @@ impl ScanOnPush {
 impl PushHook for ScanOnPush {
     fn manifest_pushed(&self, pushed: &PushedManifest) {
         if !IMAGE_MANIFESTS.contains(&pushed.media_type.as_str()) || pushed.subject.is_some() {
+            return;
+        }
+        let first_time = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(pushed.digest.clone());
+        if !first_time {
             return;
         }
         let hook = self.clone();

@@ -43,7 +43,7 @@ pub use config::ConfigError;
 pub use history::{HistoryError, HistoryScan};
 pub use rule::{Allowlist, Rule};
 pub use scanner::{Commit, FileOutcome, Finding, SecretScanner};
-pub use walk::{TreeOptions, TreeScan, Unreadable};
+pub use walk::{TreeOptions, TreeScan, Unreadable, source_walk};
 
 /// The built-in rule catch-all for high-entropy assignments; it runs after every other rule, so
 /// a specific rule names a secret both find.

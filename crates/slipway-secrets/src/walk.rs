@@ -55,22 +55,33 @@ pub struct Unreadable {
     pub reason: String,
 }
 
+/// A walk over the source tree at `root` as git sees it: hidden files included, `.git` left out,
+/// and with `respect_ignore_files` what `.gitignore`, `.ignore` and `.git/info/exclude` exclude
+/// left out too. Ignore files above `root` count only while `root` is inside their repository:
+/// a checkout's root (holding `.git`) is a repository of its own, as for git, even when it lies
+/// inside another one's ignored directory (a job workspace under `.slipway/`, say).
+pub fn source_walk(root: &Path, respect_ignore_files: bool) -> WalkBuilder {
+    let repository_root = root.join(".git").exists();
+    let mut walk = WalkBuilder::new(root);
+    walk.hidden(false)
+        .ignore(respect_ignore_files)
+        .git_ignore(respect_ignore_files)
+        .git_exclude(respect_ignore_files)
+        .git_global(false)
+        .parents(respect_ignore_files && !repository_root)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|entry| entry.file_name() != ".git");
+    walk
+}
+
 impl SecretScanner {
     /// Scans every regular file under `root`; paths in findings are relative to it.
     pub fn scan_tree(&self, root: &Path, options: &TreeOptions) -> TreeScan {
         let result = Mutex::new(TreeScan::default());
         let respect = options.respect_ignore_files;
-        WalkBuilder::new(root)
-            .hidden(false)
-            .ignore(respect)
-            .git_ignore(respect)
-            .git_exclude(respect)
-            .git_global(false)
-            .parents(respect)
-            .require_git(false)
-            .follow_links(false)
+        source_walk(root, respect)
             .threads(options.threads)
-            .filter_entry(|entry| entry.file_name() != ".git")
             .build_parallel()
             .run(|| {
                 let result = &result;

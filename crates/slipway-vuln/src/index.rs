@@ -29,21 +29,21 @@ const FORMAT_VERSION: u32 = 1;
 const PROGRESS_EVERY: usize = 1_000;
 
 const SCHEMA: &str = "
-CREATE TABLE advisories (
+CREATE TABLE IF NOT EXISTS advisories (
     id          TEXT PRIMARY KEY,
     modified_s  INTEGER NOT NULL,
     data        TEXT NOT NULL
 ) STRICT;
-CREATE TABLE affected (
+CREATE TABLE IF NOT EXISTS affected (
     advisory_id TEXT NOT NULL REFERENCES advisories (id) ON DELETE CASCADE,
     ecosystem   TEXT NOT NULL,
     name        TEXT NOT NULL,
     ranges      TEXT NOT NULL,
     versions    TEXT NOT NULL
 ) STRICT;
-CREATE INDEX affected_by_package ON affected (ecosystem, name);
-CREATE INDEX affected_by_advisory ON affected (advisory_id);
-CREATE TABLE imports (
+CREATE INDEX IF NOT EXISTS affected_by_package ON affected (ecosystem, name);
+CREATE INDEX IF NOT EXISTS affected_by_advisory ON affected (advisory_id);
+CREATE TABLE IF NOT EXISTS imports (
     id          INTEGER PRIMARY KEY,
     source      TEXT NOT NULL,
     imported_at TEXT NOT NULL,
@@ -161,6 +161,21 @@ impl AdvisoryIndex {
     /// [`IndexError::Database`] when the file cannot be opened or created,
     /// [`IndexError::NewerFormat`] when a newer slipway wrote it.
     pub fn open(state_dir: &Path) -> Result<AdvisoryIndex, IndexError> {
+        // Switching a new file to WAL answers SQLITE_BUSY at once, without the busy handler,
+        // while another process does the same: two scans starting together both create the
+        // index. The schema is idempotent, so the whole opening is simply tried again.
+        let deadline = std::time::Instant::now() + OPEN_RETRY_FOR;
+        loop {
+            match Self::open_once(state_dir) {
+                Err(error) if is_busy(&error) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(state_dir: &Path) -> Result<AdvisoryIndex, IndexError> {
         let path = state_dir.join(Self::FILE_NAME);
         let database = |source: rusqlite::Error| database_error(&path, source);
         std::fs::create_dir_all(state_dir).map_err(|source| IndexError::Database {
@@ -483,6 +498,24 @@ fn load_advisory(transaction: &Transaction<'_>, id: &str) -> rusqlite::Result<Ad
 /// JSON the index wrote itself and cannot read back: the file was damaged.
 fn json_error(error: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(error))
+}
+
+/// How long opening the index retries while another process creates it.
+const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
+
+fn is_busy(error: &IndexError) -> bool {
+    let IndexError::Database { source, .. } = error else {
+        return false;
+    };
+    source
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        .is_some_and(|code| {
+            matches!(
+                code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        })
 }
 
 fn database_error(path: &Path, source: rusqlite::Error) -> IndexError {

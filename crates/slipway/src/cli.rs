@@ -53,6 +53,9 @@ pub(crate) enum ColorWhen {
 pub(crate) enum Command {
     /// Write slipway.toml, a multi-stage Dockerfile, .dockerignore and a workflow for this service
     Init(InitArgs),
+    /// Take the project from its commit to a verified staging release: run its workflows for a
+    /// push (build and push, test, scan, deploy, end-to-end), then say where it serves
+    Up(UpArgs),
     /// Build a service's image through the container engine, tagged with commit, version and branch
     Build(BuildArgs),
     /// List recorded builds, or show one with its log
@@ -149,6 +152,29 @@ pub(crate) struct BuildArgs {
     /// Push every tag of the image to the project's registry once built (see `slipway push`)
     #[arg(long)]
     pub(crate) push: bool,
+    /// What to build for: `container` builds an image on the engine; `process` packs the build
+    /// context into a bundle (an OCI artifact) for the process runtime, with no engine
+    #[arg(long, value_enum, env = "SLIPWAY_RUNTIME", default_value = "container")]
+    pub(crate) runtime: RuntimeArg,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// The project's directory [default: the current directory]
+    pub(crate) path: Option<PathBuf>,
+    /// Where the pipeline's services run [default: container when an engine answers, else
+    /// process]
+    #[arg(long, value_enum)]
+    pub(crate) runtime: Option<RuntimeArg>,
+    /// The environment whose release is reported (the workflow decides where it deploys)
+    #[arg(long, default_value = "staging", value_name = "ENV")]
+    pub(crate) environment: String,
+    /// Run the working tree as it is, uncommitted changes included, instead of the commit
+    #[arg(long)]
+    pub(crate) dirty: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub(crate) json: bool,
@@ -414,7 +440,8 @@ pub(crate) struct DeployArgs {
     pub(crate) environment: String,
     /// The service [default: the only service in slipway.toml]
     pub(crate) service: Option<String>,
-    /// Deploy this image (container runtime) [default: the service's latest build]
+    /// Deploy this image (container runtime) [default: the service's latest build], or this
+    /// bundle from the embedded registry (process runtime) [default: the build context in place]
     #[arg(long, value_name = "REF", conflicts_with = "build")]
     pub(crate) image: Option<String>,
     /// Build the image first, then deploy it (container runtime)
@@ -423,8 +450,9 @@ pub(crate) struct DeployArgs {
     /// How the new release replaces the current one [default: from slipway.toml, else blue-green]
     #[arg(long, value_enum)]
     pub(crate) strategy: Option<StrategyArg>,
-    /// What runs the replicas [default: from slipway.toml, else process]
-    #[arg(long, value_enum)]
+    /// What runs the replicas [default: from slipway.toml, else process]. With `process`,
+    /// --image names a bundle in the embedded registry (see `slipway build --runtime process`)
+    #[arg(long, value_enum, env = "SLIPWAY_RUNTIME")]
     pub(crate) runtime: Option<RuntimeArg>,
     /// An environment variable for this release (repeatable); a changed value makes a new release
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_key_value)]
@@ -444,7 +472,7 @@ pub(crate) enum StrategyArg {
     Rolling,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RuntimeArg {
     Process,
     Container,

@@ -2,14 +2,15 @@
 //!
 //! Nothing here is domain logic. `cli` holds the clap definitions, `commands` one module per
 //! command, `project` finds the config, repository and state directory a command works on,
-//! `output` owns the terminal (colour, tables, JSON, progress) and `report` turns library errors
-//! into messages with a cause and a hint.
+//! `output` owns the terminal (colour, tables, JSON, progress), `report` turns library errors
+//! into messages with a cause and a hint, and `step_outputs` sets GitHub Actions step outputs.
 
 mod cli;
 mod commands;
 mod output;
 mod project;
 mod report;
+mod step_outputs;
 
 use std::process::ExitCode;
 

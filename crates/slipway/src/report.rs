@@ -57,6 +57,11 @@ impl Failure {
         self
     }
 
+    /// What failed, in one line.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.exit)
     }

@@ -1,6 +1,9 @@
 'use strict';
 // The request handler of Slipway's example service, kept apart from the server so the unit tests can
-// drive it without a socket.
+// drive it without a socket. `handle` answers everything that needs nothing but the settings, at
+// once; `respond` adds /visits, a counter kept in Redis (REDIS_URL=redis://host:port), which has to
+// wait for it. Without Redis only /visits fails (503): /healthz never asks Redis, so a database
+// outage does not take the service's instances out of rotation.
 //
 // Failure modes, for the deploy and pipeline tests that must see Slipway react to a bad release, are
 // switched by environment variables (read once, in server.js):
@@ -9,7 +12,10 @@
 //   STARTUP_DELAY_SECONDS=N  the server starts listening N seconds late (server.js)
 //   CRASH_AFTER_SECONDS=N    the process exits with status 1 after N seconds (server.js)
 
+const { RedisClient, parseRedisUrl } = require('./redis');
+
 const SERVICE_NAME = 'hello';
+const VISITS_KEY = 'hello:visits';
 
 /** Reads the service's settings from an environment map, with defaults. */
 function settingsFrom(env) {
@@ -21,6 +27,7 @@ function settingsFrom(env) {
     errorRate: clampRate(Number.parseFloat(env.ERROR_RATE || '0')),
     startupDelaySeconds: nonNegative(Number.parseFloat(env.STARTUP_DELAY_SECONDS || '0')),
     crashAfterSeconds: nonNegative(Number.parseFloat(env.CRASH_AFTER_SECONDS || '0')),
+    redisUrl: env.REDIS_URL || '',
   };
 }
 
@@ -62,6 +69,39 @@ function handle(method, url, settings, random = Math.random) {
   }
 }
 
+/**
+ * The counter behind /visits: `count()` adds a visit and resolves with the total, `summary` says
+ * where it is kept. Without a usable REDIS_URL, `count()` rejects with the reason and /visits
+ * passes it on.
+ */
+function visitCounter(redisUrl, timeoutMs = 1000) {
+  let address;
+  try {
+    if (!redisUrl) throw new Error('REDIS_URL is not set');
+    address = parseRedisUrl(redisUrl);
+  } catch (error) {
+    return { summary: `answers 503: ${error.message}`, count: () => Promise.reject(error), close() {} };
+  }
+  const client = new RedisClient({ ...address, timeoutMs });
+  return {
+    summary: `counted in redis ${address.host}:${address.port}`,
+    count: () => client.command(['INCR', VISITS_KEY]),
+    close: () => client.close(),
+  };
+}
+
+/** Answers one request as `handle` does, and /visits from `visits` (a `visitCounter`). */
+async function respond(method, url, settings, visits) {
+  if (url.split('?')[0] !== '/visits') return handle(method, url, settings);
+  // Every GET counts, so HEAD, which must not change anything, is refused too.
+  if (method !== 'GET') return text(405, 'method not allowed\n', { allow: 'GET' });
+  try {
+    return json(200, { visits: await visits.count() });
+  } catch (error) {
+    return text(503, `visits unavailable: ${error.message}\n`);
+  }
+}
+
 function text(status, body, extra = {}) {
   return { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...extra }, body };
 }
@@ -74,4 +114,4 @@ function json(status, value) {
   };
 }
 
-module.exports = { settingsFrom, handle };
+module.exports = { settingsFrom, handle, respond, visitCounter };

@@ -1,17 +1,19 @@
 'use strict';
-// Slipway's example service: listens on PORT (default 3000) and serves the handler in app.js.
+// Slipway's example service: listens on PORT (default 3000; 0 picks a free port, which the
+// "listening on" line reports) and serves the handler in app.js.
 // On SIGTERM it stops accepting connections and exits once in-flight requests are done, so a
 // deploy that drains it loses nothing.
 
 const http = require('node:http');
-const { settingsFrom, handle } = require('./app');
+const { settingsFrom, respond, visitCounter } = require('./app');
 
 const settings = settingsFrom(process.env);
 const port = Number.parseInt(process.env.PORT || '3000', 10);
 const host = process.env.HOST || '0.0.0.0';
+const visits = visitCounter(settings.redisUrl);
 
-const server = http.createServer((request, response) => {
-  const answer = handle(request.method, request.url, settings);
+const server = http.createServer(async (request, response) => {
+  const answer = await respond(request.method, request.url, settings, visits);
   response.writeHead(answer.status, answer.headers);
   response.end(request.method === 'HEAD' ? undefined : answer.body);
 });
@@ -20,7 +22,9 @@ server.keepAliveTimeout = 65_000;
 
 function start() {
   server.listen(port, host, () => {
-    console.log(`hello ${settings.version} (${settings.release}) listening on ${host}:${port}`);
+    const { port: bound } = server.address();
+    console.log(`hello ${settings.version} (${settings.release}) listening on ${host}:${bound}`);
+    console.log(`/visits: ${visits.summary}`);
   });
 }
 

@@ -14,6 +14,7 @@
 
 mod api;
 mod auth;
+mod bundles;
 mod clients;
 mod collection;
 mod conformance;

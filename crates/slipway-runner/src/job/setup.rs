@@ -125,7 +125,12 @@ impl JobExec<'_> {
         }
         let shared = self.scope.shared.clone();
         let Some(engine) = shared.engine.clone() else {
-            return Err("this job needs a container engine, and none is connected".to_owned());
+            // `slipway run` connects one whenever a job may need it; a run without one (`slipway
+            // up` on the process runtime) fails only the jobs that do run and need it.
+            return Err(
+                "this job needs a container engine (it has a container, services or an image runner), and none is connected: start one (scripts/setup-engine), or skip the job with an `if:`"
+                    .to_owned(),
+            );
         };
         let slug = format!("j{}", shared.next_id());
         let containers = JobContainers::new(engine, &self.scope.run_key, &slug)

@@ -370,7 +370,13 @@ pub(super) fn start_job(
             Vec::new(),
         );
     };
-    let display: Arc<str> = format!("{}{}", scope.name_prefix, job_id).into();
+    // A job settled before it starts is shown by its name when the name needs no evaluation.
+    let name = job
+        .name
+        .as_ref()
+        .filter(|name| name.is_literal())
+        .map_or(job_id, |name| name.raw());
+    let display: Arc<str> = format!("{}{name}", scope.name_prefix).into();
     let settle = |conclusion: Conclusion, message: Option<String>| {
         let job_run = placeholder_run(scope, job_id, display.clone(), cancel);
         let mut record = skipped_record(&job_run, conclusion);

@@ -143,12 +143,6 @@ impl Plan {
     /// Runs the plan: every triggered workflow, each recorded in the store. The runs are
     /// returned as recorded.
     pub async fn execute(self, runtime: Runtime) -> Result<Vec<Run>, RunError> {
-        if self.needs_engine() && runtime.engine.is_none() {
-            return Err(RunError::NoEngine {
-                why: "a job uses a container, services or a runner label mapped to an image"
-                    .to_owned(),
-            });
-        }
         if let Some(engine) = &runtime.engine {
             crate::executor::services::sweep_orphans(engine.as_ref()).await;
         }

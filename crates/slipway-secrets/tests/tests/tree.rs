@@ -148,3 +148,40 @@ fn fifos_and_symlink_loops_are_not_followed() {
     assert_eq!(scan.findings.len(), 1);
     assert!(scan.unreadable.is_empty(), "{:?}", scan.unreadable);
 }
+
+#[test]
+fn a_checkout_inside_an_ignored_directory_is_scanned_as_its_own_repository() {
+    // A job's workspace: a checkout (with `.git`) under a state directory that ignores `*`.
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(outer.path().join(".git")).unwrap();
+    std::fs::write(outer.path().join(".gitignore"), "*.log\n").unwrap();
+    let state = outer.path().join(".slipway");
+    let workspace = state.join("work/job-0/workspace");
+    std::fs::create_dir_all(workspace.join(".git")).unwrap();
+    std::fs::write(state.join(".gitignore"), "*\n").unwrap();
+    std::fs::write(
+        workspace.join("config.py"),
+        format!("TOKEN = '{}'\n", token(5)),
+    )
+    .unwrap();
+    std::fs::write(workspace.join("app.log"), token(6)).unwrap();
+    // A plain subdirectory of the outer repository still honours the ignore files above it.
+    std::fs::create_dir_all(outer.path().join("src")).unwrap();
+    std::fs::write(outer.path().join("src/debug.log"), token(7)).unwrap();
+
+    let in_workspace = SecretScanner::builtin().scan_tree(&workspace, &TreeOptions::default());
+    let in_src =
+        SecretScanner::builtin().scan_tree(&outer.path().join("src"), &TreeOptions::default());
+
+    let paths: Vec<&str> = in_workspace
+        .findings
+        .iter()
+        .map(|finding| finding.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["app.log", "config.py"],
+        "nothing above the checkout applies"
+    );
+    assert!(in_src.findings.is_empty(), "{:?}", in_src.findings);
+}

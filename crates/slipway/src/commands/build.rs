@@ -1,12 +1,15 @@
-//! `slipway build`: builds a service's image and records the build.
+//! `slipway build`: builds a service's image (or, for the process runtime, its bundle) and
+//! records the build.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde::Serialize;
-use slipway_build::{BuildRequest, BuiltImage, PreparedBuild};
+use slipway_build::{BuildRequest, BuiltBundle, BuiltImage, PreparedBuild};
+use slipway_config::Config;
+use slipway_store::Store;
 
-use crate::cli::{BuildArgs, GlobalArgs};
+use crate::cli::{BuildArgs, GlobalArgs, RuntimeArg};
 use crate::output::{self, Status, print_json, print_line};
 use crate::project;
 use crate::report::Failure;
@@ -28,6 +31,9 @@ pub(crate) async fn run(
     announce(&prepared, status);
 
     let store = project::open_store(global, &project::config_root(&config)?)?;
+    if args.runtime == RuntimeArg::Process {
+        return bundle(global, &config, prepared, store, args, status).await;
+    }
     let engine = project::connect_engine().await?;
     let cancelled = async {
         // Without a Ctrl-C handler the build simply runs to the end.
@@ -44,10 +50,55 @@ pub(crate) async fn run(
         )
         .await?;
     report(&built, args.json, status)?;
+    set_step_outputs(&built.references, built.image.id.as_str())?;
     if args.push {
         super::push::push(global, &config, engine, &built.references, status).await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The build for the process runtime: the context packed into a bundle, pushed to the embedded
+/// registry with `--push`. Needs no engine.
+async fn bundle(
+    global: &GlobalArgs,
+    config: &Config,
+    prepared: PreparedBuild,
+    store: Arc<dyn Store>,
+    args: &BuildArgs,
+    status: Status,
+) -> Result<ExitCode, Failure> {
+    for (flag, given) in [
+        ("--target", args.target.is_some()),
+        ("--platform", args.platform.is_some()),
+        ("--build-arg", !args.build_args.is_empty()),
+    ] {
+        if given {
+            return Err(Failure::bad_input(format!(
+                "{flag} applies to image builds; a bundle is the build context as it is"
+            ))
+            .hint("drop it, or build an image with --runtime container"));
+        }
+    }
+    let annotations = prepared.labels().clone();
+    let built = prepared.bundle(store).await?;
+    set_step_outputs(&built.references, &built.content_digest)?;
+    let pushed = if args.push {
+        Some(super::push::push_bundle(global, config, &built, annotations, status).await?)
+    } else {
+        None
+    };
+    report_bundle(&built, pushed.as_ref(), args.json, status)
+}
+
+/// `image` (the reference tagged with the full commit), `references` and `digest`, for the
+/// workflow steps after this one.
+fn set_step_outputs(references: &[String], digest: &str) -> Result<(), Failure> {
+    let image = references.first().map_or("", String::as_str);
+    crate::step_outputs::set(&[
+        ("image", image),
+        ("references", &references.join(",")),
+        ("digest", digest),
+    ])
 }
 
 fn announce(prepared: &PreparedBuild, status: Status) {
@@ -83,6 +134,58 @@ struct BuildSummary<'a> {
     size_bytes: u64,
     layer_count: usize,
     duration_ms: u128,
+}
+
+/// What `--json` prints for a bundle.
+#[derive(Debug, Serialize)]
+struct BundleSummary<'a> {
+    build: i64,
+    kind: &'static str,
+    content_digest: &'a str,
+    references: &'a [String],
+    files: u64,
+    size_bytes: usize,
+    duration_ms: u128,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pushed: Option<&'a super::push::Pushed>,
+}
+
+fn report_bundle(
+    built: &BuiltBundle,
+    pushed: Option<&super::push::Pushed>,
+    json: bool,
+    status: Status,
+) -> Result<ExitCode, Failure> {
+    if json {
+        print_json(&BundleSummary {
+            build: built.build_id.get(),
+            kind: "bundle",
+            content_digest: &built.content_digest,
+            references: &built.references,
+            files: built.files,
+            size_bytes: built.tar.len(),
+            duration_ms: built.duration.as_millis(),
+            pushed,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if status.is_quiet() {
+        print_line(&built.content_digest);
+        return Ok(ExitCode::SUCCESS);
+    }
+    status.line(format!(
+        "\n{} bundle #{} in {}: {} files, {} ({})",
+        output::ok("built"),
+        built.build_id,
+        output::duration(built.duration),
+        built.files,
+        output::bytes(built.tar.len() as u64),
+        built.content_digest,
+    ));
+    for reference in &built.references {
+        print_line(reference);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(built: &BuiltImage, json: bool, status: Status) -> Result<(), Failure> {

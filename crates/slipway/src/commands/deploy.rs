@@ -16,8 +16,10 @@ use slipway_deploy::{
     Controller, DaemonClient, DaemonPaths, DeployError, DeployReport, DeployRequest, DeployResult,
     HealthProbe, Platform, ReleaseSpec, RemoteErrorKind, ServiceKey, config_hash, directory_hash,
 };
+use slipway_engine::ImageDetails;
 use slipway_runtime::{RuntimeKind, Workload};
-use slipway_store::{Artifact, BuildQuery, BuildStatus, Store};
+use slipway_scan::{Clearance, clearance};
+use slipway_store::{Artifact, BuildQuery, BuildStatus, Scan, ScanId, ScanVerdict, Store};
 
 use crate::cli::{DeployArgs, GlobalArgs, RuntimeArg, StrategyArg};
 use crate::output::{self, Status, print_json, print_line};
@@ -56,9 +58,19 @@ pub(crate) async fn run(
             target.key.service
         ))
     })?;
+    if service.deploy.require_scan && runtime == RuntimeKind::Process {
+        status.warn(format!(
+            "{} requires a passing scan, but a process release has no image to check",
+            target.key.environment
+        ));
+    }
     let (workload, artifact) = match runtime {
-        RuntimeKind::Process => command_workload(&target, &service)?,
-        RuntimeKind::Container => image_workload(&target, args, status).await?,
+        RuntimeKind::Process => {
+            command_workload(global, &target, &service, args.image.as_deref()).await?
+        }
+        RuntimeKind::Container => {
+            image_workload(&target, args, service.deploy.require_scan, status).await?
+        }
     };
     let client = daemon(&target, status).await?;
     let mut plan = service.deploy.clone();
@@ -98,6 +110,15 @@ pub(crate) async fn run(
         deploy_waiting_for_the_daemon(&controller, request, client.status().pid, status).await?;
     if args.json {
         print_json(&report)?;
+    }
+    if matches!(
+        report.result,
+        DeployResult::Succeeded | DeployResult::Unchanged | DeployResult::Paused { .. }
+    ) {
+        crate::step_outputs::set(&[
+            ("url", &service_url(&target.key, client.proxy_address())),
+            ("release", &report.release.to_string()),
+        ])?;
     }
     finish(&target, &report, client.proxy_address(), args.json)
 }
@@ -195,24 +216,41 @@ pub(super) fn service_url(key: &ServiceKey, proxy: std::net::SocketAddr) -> Stri
     format!("http://{}:{}", key.public_host(), proxy.port())
 }
 
-/// A process release: the service's command in its build context.
-fn command_workload(target: &Target, service: &Service) -> Result<(Workload, Artifact), Failure> {
+/// A process release: the service's command in the bundle `--image` names (unpacked from the
+/// embedded registry), or else in its build context as it is.
+async fn command_workload(
+    global: &GlobalArgs,
+    target: &Target,
+    service: &Service,
+    bundle: Option<&str>,
+) -> Result<(Workload, Artifact), Failure> {
     let command = service.command.clone().ok_or_else(|| {
         Failure::bad_input(format!("{} has no `command` for the process runtime", target.key.service)).hint(format!(
             "set `command` under [services.{}] in slipway.toml (e.g. \"node src/server.js\"), or deploy with --runtime container",
             target.key.service
         ))
     })?;
-    let working_dir = target.root.join(&service.context);
-    if !working_dir.is_dir() {
-        return Err(
-            Failure::bad_input(format!("{} does not exist", working_dir.display())).hint(format!(
-                "fix `context` under [services.{}] in slipway.toml",
-                target.key.service
-            )),
-        );
-    }
-    let hash = directory_hash(&working_dir)?;
+    let (working_dir, hash) = match bundle {
+        Some(reference) => {
+            let unpacked = super::bundles::unpack(global, &target.state_dir, reference).await?;
+            (unpacked.dir, unpacked.digest)
+        }
+        None => {
+            let working_dir = target.root.join(&service.context);
+            if !working_dir.is_dir() {
+                return Err(Failure::bad_input(format!(
+                    "{} does not exist",
+                    working_dir.display()
+                ))
+                .hint(format!(
+                    "fix `context` under [services.{}] in slipway.toml",
+                    target.key.service
+                )));
+            }
+            let hash = directory_hash(&working_dir)?;
+            (working_dir, hash)
+        }
+    };
     let artifact = Artifact::Command {
         command: command.clone(),
         working_dir: working_dir.display().to_string(),
@@ -227,10 +265,12 @@ fn command_workload(target: &Target, service: &Service) -> Result<(Workload, Art
     ))
 }
 
-/// A container release: `--image`, a fresh build with `--build`, or the service's latest build.
+/// A container release: `--image`, a fresh build with `--build`, or the service's latest build;
+/// refused before anything is deployed when `require_scan` and the image has no passing scan.
 async fn image_workload(
     target: &Target,
     args: &DeployArgs,
+    require_scan: bool,
     status: Status,
 ) -> Result<(Workload, Artifact), Failure> {
     let engine = project::connect_engine().await?;
@@ -264,6 +304,9 @@ async fn image_workload(
             service = target.key.service
         ))
     })?;
+    if require_scan {
+        require_passing_scan(target, &details)?;
+    }
     let id = details.id.as_str().to_owned();
     let digest = details
         .digests
@@ -274,6 +317,90 @@ async fn image_workload(
         Workload::Image { reference: id },
         Artifact::Image { reference, digest },
     ))
+}
+
+/// Refuses an image whose newest scan is missing or failed its gate: a missing scan is exit
+/// status 2 (nothing to judge, as when `slipway scan` cannot decide), a failed one 1.
+fn require_passing_scan(target: &Target, image: &ImageDetails) -> Result<(), Failure> {
+    let shown = image
+        .tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| image.id.as_str().to_owned());
+    let turn_off = format!(
+        "or set `require_scan = false` under [environments.{}.services.{}.deploy] in slipway.toml",
+        target.key.environment, target.key.service
+    );
+    match newest_clearance(target.store.as_ref(), image)? {
+        Clearance::Passed(_) => Ok(()),
+        Clearance::Missing => Err(Failure::bad_input(format!(
+            "refusing to deploy {shown}: {} requires a passing scan, and {} was never scanned",
+            target.key.environment,
+            image.id.as_str()
+        ))
+        .hint(format!(
+            "scan it first: `slipway scan image {shown} --fail-on high` records the verdict; {turn_off}"
+        ))),
+        Clearance::Failed(scan) => Err(Failure::new(format!(
+            "refusing to deploy {shown}: its latest scan (#{}) failed the gate",
+            scan.id
+        ))
+        .cause(scan_verdict(&scan))
+        .hint(format!(
+            "fix what it found (or accept it in .slipway-ignore.toml), rebuild, and scan again with `slipway scan image {shown} --fail-on high`; {turn_off}"
+        ))),
+    }
+}
+
+/// The clearance of the newest scan of the image under any of the digests scans are kept
+/// against: its id (what `slipway scan image` of an engine image records) and its repository
+/// digests (what a registry push's scan records).
+pub(super) fn newest_clearance(
+    store: &dyn Store,
+    image: &ImageDetails,
+) -> Result<Clearance, Failure> {
+    let repository_digests = image
+        .digests
+        .iter()
+        .filter_map(|digest| digest.rsplit_once('@').map(|(_, digest)| digest));
+    let mut newest = Clearance::Missing;
+    for digest in std::iter::once(image.id.as_str()).chain(repository_digests) {
+        let found = clearance(store, digest)?;
+        if recorded(&found) > recorded(&newest) {
+            newest = found;
+        }
+    }
+    Ok(newest)
+}
+
+/// When a clearance's scan was made, and its id to order scans made at the same moment.
+fn recorded(clearance: &Clearance) -> Option<(jiff::Timestamp, ScanId)> {
+    match clearance {
+        Clearance::Passed(scan) | Clearance::Failed(scan) => {
+            Some((scan.record.scanned_at, scan.id))
+        }
+        Clearance::Missing => None,
+    }
+}
+
+/// What a failed scan found: its gate's reasons and the findings per severity.
+fn scan_verdict(scan: &Scan) -> String {
+    let record = &scan.record;
+    let reasons = match &record.verdict {
+        ScanVerdict::Failed { reasons } => reasons.join("; "),
+        ScanVerdict::Passed => "it passed".to_owned(),
+    };
+    let counts = record.counts;
+    format!(
+        "{reasons} (scan of {} {}: {} critical, {} high, {} medium, {} low, {} unknown)",
+        record.reference,
+        output::ago(record.scanned_at),
+        counts.critical,
+        counts.high,
+        counts.medium,
+        counts.low,
+        counts.unknown
+    )
 }
 
 /// The image of the service's latest successful build.

@@ -3,6 +3,7 @@
 
 mod build;
 mod builds;
+mod bundles;
 mod config;
 mod daemon;
 mod deploy;
@@ -21,6 +22,7 @@ mod runs;
 mod scan;
 mod service_logs;
 mod service_status;
+mod up;
 
 use std::process::ExitCode;
 
@@ -33,6 +35,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let status = Status::new(cli.global.quiet);
     match cli.command {
         Command::Init(args) => init::run(&args, status),
+        Command::Up(args) => up::run(&cli.global, &args, status).await,
         Command::Build(args) => build::run(&cli.global, &args, status).await,
         Command::Builds(args) => builds::run(&cli.global, &args),
         Command::Doctor(args) => doctor::run(&cli.global, &args).await,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
+use slipway_build::BuiltBundle;
 use slipway_config::Config;
 use slipway_engine::{ContainerEngine, ImageRemoval, RegistryCredentials};
 use slipway_registry::{RepositoryName, Tag};
@@ -183,6 +184,53 @@ async fn push_embedded(
     })
 }
 
+/// A bundle into the embedded registry under each of its tags, annotated with the build's OCI
+/// labels (revision, version, created). The process runtime deploys from there.
+pub(crate) async fn push_bundle(
+    global: &GlobalArgs,
+    config: &Config,
+    built: &BuiltBundle,
+    labels: BTreeMap<String, String>,
+    status: Status,
+) -> Result<Pushed, Failure> {
+    if let Some(url) = &config.registry().url {
+        return Err(Failure::bad_input(format!(
+            "bundles are kept in the embedded registry, but slipway.toml names {url}"
+        ))
+        .hint(
+            "build an image for that registry with --runtime container, or remove [registry] url",
+        ));
+    }
+    let annotations: BTreeMap<String, String> = labels
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("org.opencontainers.image."))
+        .collect();
+    let setup = Setup::load(global, None)?;
+    let registry = setup.open()?;
+    let mut images = Vec::new();
+    for (local, tags) in by_repository(&built.references)? {
+        let repository = embedded_repository(&local)?;
+        let tar = bytes::Bytes::from(built.tar.clone());
+        let digest = registry
+            .push_bundle(&repository, &tags, tar, annotations.clone())
+            .await?;
+        status.line(format!(
+            "{} bundle {repository} {digest}",
+            output::ok("pushed")
+        ));
+        for tag in &tags {
+            images.push(PushedImage {
+                reference: format!("{repository}:{tag}"),
+                digest: Some(digest.to_string()),
+            });
+        }
+    }
+    Ok(Pushed {
+        registry: format!("embedded ({})", setup.storage().display()),
+        images,
+    })
+}
+
 /// The references grouped by repository, each with its tags.
 fn by_repository(references: &[String]) -> Result<BTreeMap<String, Vec<Tag>>, Failure> {
     let mut grouped: BTreeMap<String, Vec<Tag>> = BTreeMap::new();
@@ -198,7 +246,7 @@ fn by_repository(references: &[String]) -> Result<BTreeMap<String, Vec<Tag>>, Fa
 
 /// `repository:tag` split at the tag's colon (a registry's port is not a tag); `latest` when
 /// there is no tag.
-fn split_reference(reference: &str) -> (&str, &str) {
+pub(crate) fn split_reference(reference: &str) -> (&str, &str) {
     let name_start = reference.rfind('/').map_or(0, |slash| slash + 1);
     match reference[name_start..].rfind(':') {
         Some(colon) => (
@@ -210,7 +258,7 @@ fn split_reference(reference: &str) -> (&str, &str) {
 }
 
 /// A local repository without its registry host: `localhost/shop/web` is `shop/web`.
-fn embedded_repository(local: &str) -> Result<RepositoryName, Failure> {
+pub(crate) fn embedded_repository(local: &str) -> Result<RepositoryName, Failure> {
     let without_host = match local.split_once('/') {
         Some((first, rest))
             if first.contains('.') || first.contains(':') || first == "localhost" =>

@@ -17,6 +17,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use slipway_config::{Config, RunnerSettings, RunnerTarget};
+use slipway_engine::ContainerEngine;
 use slipway_runner::{
     Interrupt, Observer, Plan, PlanError, Project, RunError, RunEvent, RunRequest, Runtime,
 };
@@ -36,11 +37,7 @@ pub(crate) async fn run(
     status: Status,
 ) -> Result<ExitCode, Failure> {
     let cwd = project::current_dir()?;
-    let runners = runner_settings(global)?;
-    let state_dir = project::state_dir(global, &cwd);
-    let project = Arc::new(Project::open(&cwd, state_dir, runners)?);
-    let request = request(args)?;
-    let plan = slipway_runner::plan(project, request)?;
+    let plan = plan(global, &cwd, request(args)?)?;
     for warning in plan.warnings() {
         status.warn(warning);
     }
@@ -63,13 +60,51 @@ pub(crate) async fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let engine = if plan.needs_engine() {
-        let engine = project::connect_engine().await?;
-        plan.check_images(engine.as_ref()).await?;
-        Some(engine)
+        Some(project::connect_engine().await?)
     } else {
         None
     };
-    let store = project::open_store(global, &cwd)?;
+    let runs = execute(global, &cwd, plan, engine, status).await?;
+    if args.json {
+        print_json(&runs)?;
+    } else {
+        report(&runs, status);
+    }
+    Ok(exit_code(&runs))
+}
+
+/// Plans the workflows `request` triggers in the repository at `cwd`, with the `[runners]` of
+/// slipway.toml (whose `vars` fill in those the request leaves out).
+pub(crate) fn plan(
+    global: &GlobalArgs,
+    cwd: &std::path::Path,
+    mut request: RunRequest,
+) -> Result<Plan, Failure> {
+    let runners = runner_settings(global)?;
+    for (name, value) in &runners.vars {
+        request
+            .vars
+            .entry(name.clone())
+            .or_insert_with(|| value.clone());
+    }
+    let state_dir = project::state_dir(global, cwd);
+    let project = Arc::new(Project::open(cwd, state_dir, runners)?);
+    Ok(slipway_runner::plan(project, request)?)
+}
+
+/// Runs `plan` with the live view, recording it in the store. Jobs that need containers run on
+/// `engine`; without one they fail when they start, saying so.
+pub(crate) async fn execute(
+    global: &GlobalArgs,
+    cwd: &std::path::Path,
+    plan: Plan,
+    engine: Option<Arc<dyn ContainerEngine>>,
+    status: Status,
+) -> Result<Vec<Run>, Failure> {
+    if let Some(engine) = &engine {
+        plan.check_images(engine.as_ref()).await?;
+    }
+    let store = project::open_store(global, cwd)?;
     let view = Arc::new(LiveView::new(status, plan.workflows().len() > 1));
     let interrupt = Interrupt::new();
     let watcher = tokio::spawn(watch_ctrl_c(interrupt.clone(), status));
@@ -82,20 +117,19 @@ pub(crate) async fn run(
     let result = plan.execute(runtime).await;
     watcher.abort();
     view.finish();
-    let runs = result?;
-    if args.json {
-        print_json(&runs)?;
-    } else {
-        report(&runs, status);
-    }
-    let succeeded = runs
+    Ok(result?)
+}
+
+/// 0 when every run succeeded.
+pub(crate) fn exit_code(runs: &[Run]) -> ExitCode {
+    if runs
         .iter()
-        .all(|run| run.record.conclusion == Conclusion::Success);
-    Ok(if succeeded {
+        .all(|run| run.record.conclusion == Conclusion::Success)
+    {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
 
 /// `[runners]` of slipway.toml when there is one; a repository without one runs with defaults.
@@ -108,7 +142,7 @@ fn runner_settings(global: &GlobalArgs) -> Result<RunnerSettings, Failure> {
 }
 
 /// The request, from flags and the files they name.
-fn request(args: &RunArgs) -> Result<RunRequest, Failure> {
+pub(crate) fn request(args: &RunArgs) -> Result<RunRequest, Failure> {
     let mut secrets = IndexMap::new();
     for path in &args.secret_files {
         secrets.extend(dotenv(path)?);
@@ -575,9 +609,8 @@ impl From<RunError> for Failure {
         match error {
             RunError::Store(error) => error.into(),
             RunError::Engine(error) => error.into(),
-            RunError::NoEngine { .. } => Failure::new(error.to_string())
-                .hint("start the container engine (scripts/setup-engine), or map the label to the host with -P LABEL=host"),
-            RunError::Io { .. } => Failure::new(error.to_string()).hint("check the state directory's permissions and free space"),
+            RunError::Io { .. } => Failure::new(error.to_string())
+                .hint("check the state directory's permissions and free space"),
         }
     }
 }

@@ -112,7 +112,7 @@ fn the_example_builds_tags_records_and_rebuilds_from_cache() {
         .iter()
         .map(|r| r.as_str().unwrap())
         .collect();
-    let repository = "localhost/hello/hello";
+    let repository = format!("localhost/{}/hello", project.name());
     assert_eq!(
         references,
         [

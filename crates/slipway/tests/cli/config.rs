@@ -90,3 +90,37 @@ fn a_missing_config_says_how_to_make_one() {
     );
     assert!(run.stderr.contains("slipway init"), "{}", run.stderr);
 }
+
+#[test]
+fn require_scan_is_in_the_schema_and_shown_per_environment() {
+    let project = Project::empty();
+    let schema = project.slipway(&["config", "schema"]).success();
+    let schema: serde_json::Value = serde_json::from_str(&schema.stdout).unwrap();
+    assert!(
+        schema["$defs"]["DeploySettings"]["properties"]["require_scan"].is_object(),
+        "{}",
+        schema["$defs"]["DeploySettings"]
+    );
+
+    project.write(
+        "slipway.toml",
+        "[services.web]\n\n[environments.prod.services.web.deploy]\nrequire_scan = true\n",
+    );
+    let prod = project.slipway(&["config", "show", "prod"]).success();
+    assert!(
+        prod.stdout
+            .contains("[services.web.deploy]\nstrategy = \"blue-green\""),
+        "{}",
+        prod.stdout
+    );
+    assert!(
+        prod.stdout.contains("require_scan = true"),
+        "{}",
+        prod.stdout
+    );
+    let dev = project
+        .slipway(&["config", "show", "dev", "--json"])
+        .success();
+    let dev: serde_json::Value = serde_json::from_str(&dev.stdout).unwrap();
+    assert_eq!(dev["services"]["web"]["deploy"]["require_scan"], false);
+}

@@ -18,7 +18,7 @@ const RATE: u32 = 240;
 const THREADS: u32 = 6;
 
 /// The example with quicker checks, so a deploy takes about two seconds rather than six.
-fn project() -> Project {
+pub(crate) fn project() -> Project {
     let project = Project::example();
     let config = project.read("slipway.toml").replace(
         "[services.hello.health]",
@@ -31,16 +31,18 @@ fn project() -> Project {
 }
 
 /// Runs `slipway` with the daemon's proxy on a free port.
-fn slipway(project: &Project, args: &[&str]) -> Run {
+pub(crate) fn slipway(project: &Project, args: &[&str]) -> Run {
     project.slipway_with(args, &[("SLIPWAY_PROXY_LISTEN", "127.0.0.1:0")])
 }
 
 /// Stops every service and the daemon when the test ends, passed or not: nothing may outlive it.
-struct Cleanup<'a>(&'a Project);
+pub(crate) struct Cleanup<'a>(pub(crate) &'a Project);
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        let _ = slipway(self.0, &["stop", "dev"]);
+        for environment in ["dev", "staging"] {
+            let _ = slipway(self.0, &["stop", environment]);
+        }
         let _ = slipway(self.0, &["daemon", "stop"]);
     }
 }
@@ -51,7 +53,7 @@ fn proxy(project: &Project) -> SocketAddr {
     status["proxy"].as_str().unwrap().parse().unwrap()
 }
 
-fn json(run: Run) -> serde_json::Value {
+pub(crate) fn json(run: Run) -> serde_json::Value {
     serde_json::from_str(&run.success().stdout).unwrap()
 }
 
@@ -125,7 +127,9 @@ fn deploy_status_rollback_scale_logs_and_stop() {
     assert_eq!(json(scaled)["to"], 3);
     let logs = slipway(&project, &["logs", "dev", "hello", "--tail", "5"]).success();
     assert_eq!(
-        logs.stdout.matches("==> hello-dev-hello-r1-").count(),
+        logs.stdout
+            .matches(&format!("==> {}-dev-hello-r1-", project.name()))
+            .count(),
         3,
         "{}",
         logs.stdout
@@ -256,11 +260,7 @@ fn a_controller_killed_mid_deploy_is_converged_by_the_next_run() {
 fn a_container_release_killed_mid_deploy_is_converged_and_rolled_back() {
     crate::support::require_engine();
     let project = project();
-    // Container names are unique per project on the engine: a name of this test's own.
-    let name = format!("ct{}", std::process::id());
-    let config = project
-        .read("slipway.toml")
-        .replace("name = \"hello\"", &format!("name = \"{name}\""));
+    let config = project.read("slipway.toml");
     project.write(
         "slipway.toml",
         &config.replace("port = 3000", "port = 3000\nruntime = \"container\""),
@@ -547,7 +547,7 @@ fn wait_for_step(project: &Project, id: u64, step: &str) {
 }
 
 /// One HTTP GET through the proxy: the status and body (0 and the error when it failed).
-fn get(proxy: SocketAddr, host: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(proxy: SocketAddr, host: &str, path: &str) -> (u16, String) {
     let exchange = || -> std::io::Result<(u16, String)> {
         let mut stream = TcpStream::connect(proxy)?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -582,21 +582,21 @@ fn get(proxy: SocketAddr, host: &str, path: &str) -> (u16, String) {
 
 /// A steady load of `GET /` through the proxy, from a few threads, until stopped; bounded to
 /// five minutes.
-struct Load {
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     report: Arc<Mutex<LoadReport>>,
 }
 
 #[derive(Debug, Default)]
-struct LoadReport {
+pub(crate) struct LoadReport {
     sent: u64,
     failures: Vec<String>,
 }
 
 impl LoadReport {
     #[track_caller]
-    fn assert_no_failures(&self) {
+    pub(crate) fn assert_no_failures(&self) {
         assert!(
             self.sent > u64::from(RATE),
             "the load sent only {}",
@@ -613,7 +613,7 @@ impl LoadReport {
 }
 
 impl Load {
-    fn start(proxy: SocketAddr, host: &str) -> Load {
+    pub(crate) fn start(proxy: SocketAddr, host: &str) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let report = Arc::new(Mutex::new(LoadReport::default()));
         let period = Duration::from_secs_f64(f64::from(THREADS) / f64::from(RATE));
@@ -649,7 +649,7 @@ impl Load {
         }
     }
 
-    fn stop(self) -> LoadReport {
+    pub(crate) fn stop(self) -> LoadReport {
         self.stop.store(true, Ordering::Relaxed);
         for thread in self.threads {
             thread.join().unwrap();

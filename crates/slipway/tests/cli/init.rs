@@ -95,3 +95,33 @@ fn init_rejects_an_invalid_name() {
         run.stderr
     );
 }
+
+#[test]
+fn every_template_writes_a_workflow_that_lints_clean_and_calls_the_stages() {
+    for (template, manifest, test_step) in [
+        ("node", "package.json", "npm test"),
+        ("rust", "Cargo.toml", "cargo test --locked"),
+    ] {
+        let project = Project::empty();
+        project.write(manifest, "");
+        project
+            .slipway(&["init", "--template", template, "--name", "orders"])
+            .success();
+        let workflow = project.read(".github/workflows/slipway.yml");
+        for stage in [
+            test_step,
+            "slipway scan secrets . --fail-on low",
+            "slipway build --push",
+            "slipway scan image",
+            "slipway deploy staging",
+        ] {
+            assert!(
+                workflow.contains(stage),
+                "{template}: no `{stage}` in\n{workflow}"
+            );
+        }
+        project
+            .slipway(&["lint", ".github/workflows/slipway.yml"])
+            .success();
+    }
+}

@@ -12,4 +12,6 @@ mod proxy;
 mod registry;
 mod run;
 mod scan;
+mod scan_gate;
 mod support;
+mod up;

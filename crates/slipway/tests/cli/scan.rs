@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use crate::support::Project;
 
-fn corpus() -> String {
+pub(crate) fn corpus() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/rustsec-osv/crates")
         .display()
         .to_string()
 }
 
-const VULNERABLE_LOCK: &str = "version = 4\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+pub(crate) const VULNERABLE_LOCK: &str = "version = 4\n\n[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
 
 /// A project with a vulnerable Cargo.lock and the RustSec advisories imported.
 fn project() -> Project {

@@ -1,11 +1,21 @@
 //! Running the binary in scratch projects.
+//!
+//! Every [`Project`] has a project name of its own, so parallel tests never share image tags
+//! (`localhost/NAME/SERVICE`) or container names, and its drop removes the images its builds made
+//! (found by the project label `slipway build` gives them): a test leaves nothing in the engine.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A scratch directory to run `slipway` in, with its own state directory.
+use slipway_build::labels::keys::PROJECT as PROJECT_LABEL;
+use slipway_engine::{ContainerEngine, DockerEngine, EndpointChoice, ImageFilter, ImageRemoval};
+
+/// A scratch directory to run `slipway` in, with its own state directory and project name.
 pub(crate) struct Project {
     dir: tempfile::TempDir,
+    name: String,
 }
 
 /// What a run of the binary did.
@@ -49,13 +59,27 @@ impl Project {
     pub(crate) fn empty() -> Project {
         Project {
             dir: tempfile::tempdir().unwrap(),
+            name: unique_name(),
         }
     }
 
-    /// A git repository holding a copy of `examples/hello`, committed on `main`.
+    /// A git repository holding a copy of `examples/hello` under the project's own name,
+    /// committed on `main`.
     pub(crate) fn example() -> Project {
         let project = Project::empty();
         copy_dir(&example_dir(), project.path());
+        let config = project.read("slipway.toml");
+        let renamed = config.replace("name = \"hello\"", &format!("name = \"{}\"", project.name));
+        assert_ne!(
+            renamed, config,
+            "the example's slipway.toml names its project"
+        );
+        project.write("slipway.toml", &renamed);
+        // The image never reads slipway.toml, and kept out of the build context the name that
+        // differs from test to test leaves the build stage's `COPY . .` the same: builds share
+        // its cached layers instead of each leaving new untagged ones behind.
+        let ignored = project.read(".dockerignore");
+        project.write(".dockerignore", &format!("{ignored}slipway.toml\n"));
         project.git(&["init", "-q", "-b", "main"]);
         project.commit_all("the example");
         project
@@ -63,6 +87,12 @@ impl Project {
 
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The project name: `[project] name` in the example's slipway.toml, and what a test writing
+    /// its own slipway.toml should use when it builds.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 
     pub(crate) fn write(&self, relative: &str, text: &str) {
@@ -121,6 +151,62 @@ impl Project {
         }
         Run::from(command.output().unwrap())
     }
+}
+
+impl Drop for Project {
+    /// Removes the images the project's builds made. Nothing to do without an engine: then
+    /// nothing was built. Failures are reported, never raised, since the test may be unwinding.
+    fn drop(&mut self) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                return eprintln!("cannot remove the images of {}: {error}", self.name);
+            }
+        };
+        if let Err(error) = runtime.block_on(remove_images(&self.name)) {
+            eprintln!("cannot remove the images of {}: {error}", self.name);
+        }
+    }
+}
+
+/// Removes every image labelled as built for the project `name`.
+async fn remove_images(name: &str) -> Result<(), slipway_engine::EngineError> {
+    let docker_host = std::env::var("DOCKER_HOST").ok();
+    let Ok(engine) = DockerEngine::connect(EndpointChoice::Discover { docker_host }).await else {
+        return Ok(());
+    };
+    let built = engine
+        .list_images(&ImageFilter::new().label(PROJECT_LABEL, name))
+        .await?;
+    for image in built {
+        // Its untagged parents are the layer cache every build of the example shares: pruning
+        // them could pull a cached step from under a build running in parallel.
+        let removal = ImageRemoval {
+            force: true,
+            no_prune: true,
+        };
+        match engine.remove_image(image.id.as_str(), removal).await {
+            Ok(()) | Err(slipway_engine::EngineError::ImageNotFound { .. }) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// A project name no other test, in this run or a parallel one, uses: a DNS label.
+fn unique_name() -> String {
+    static PROJECTS: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    format!(
+        "t{}-{}-{nanos:x}",
+        std::process::id(),
+        PROJECTS.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub(crate) fn example_dir() -> PathBuf {

@@ -1,0 +1,164 @@
+//! Bundles: a service's build output kept as an OCI artifact, for the process runtime.
+//!
+//! Where no container engine runs, a service is deployed as a process from its build context.
+//! The context still goes through the registry, so that a release names immutable content by
+//! digest exactly as an image release does: [`Registry::push_bundle`] stores the context's tar
+//! as the one layer of an OCI image manifest whose `artifactType` is [`BUNDLE_ARTIFACT_TYPE`]
+//! and whose config is the spec's empty descriptor (the artifact guidance of the image spec
+//! v1.1), under every tag the build computed. [`Registry::pull_bundle`] reads it back and
+//! refuses anything that is not a bundle, so an image is never unpacked as one.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+
+use crate::digest::{Algorithm, Digest};
+use crate::error::RegistryError;
+use crate::manifest::{Descriptor, OCI_MANIFEST};
+use crate::name::{Reference, RepositoryName, Tag};
+use crate::registry::Registry;
+use crate::storage::StorageError;
+
+/// The `artifactType` of a bundle's manifest.
+pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.slipway.bundle.v1";
+/// The media type of a bundle's one layer: an uncompressed tar of the build context.
+pub const BUNDLE_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+/// The image spec's empty config, `{}`, for artifacts that have no config of their own.
+const EMPTY_CONFIG: &str = "application/vnd.oci.empty.v1+json";
+const EMPTY_CONFIG_BYTES: &[u8] = b"{}";
+
+/// A bundle read back from the registry.
+#[derive(Debug, Clone)]
+pub struct PulledBundle {
+    /// The digest of its manifest: what a release records.
+    pub digest: Digest,
+    /// The tar of the build context.
+    pub tar: Bytes,
+}
+
+/// Why a bundle could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The registry failed, or holds no such manifest.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The manifest is there but is not a Slipway bundle (an image, say).
+    #[error("{repository}@{digest} is not a Slipway bundle ({found})")]
+    NotABundle {
+        repository: RepositoryName,
+        digest: Digest,
+        found: String,
+    },
+}
+
+impl Registry {
+    /// Stores `tar` as a bundle in `repository` under each of `tags` (by digest alone when there
+    /// are none) and returns the manifest's digest. `annotations` go on the manifest (the OCI
+    /// `org.opencontainers.image.*` keys: revision, version, created).
+    pub async fn push_bundle(
+        &self,
+        repository: &RepositoryName,
+        tags: &[Tag],
+        tar: Bytes,
+        annotations: BTreeMap<String, String>,
+    ) -> Result<Digest, RegistryError> {
+        let config = self
+            .upload_bytes(repository, Bytes::from_static(EMPTY_CONFIG_BYTES))
+            .await?;
+        let layer_size = tar.len() as u64;
+        let layer = self.upload_bytes(repository, tar).await?;
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": BUNDLE_ARTIFACT_TYPE,
+            "config": descriptor(EMPTY_CONFIG, &config, EMPTY_CONFIG_BYTES.len() as u64),
+            "layers": [descriptor(BUNDLE_LAYER, &layer, layer_size)],
+            "annotations": annotations,
+        });
+        let bytes = Bytes::from(manifest.to_string());
+        let digest = Digest::of(Algorithm::Sha256, &bytes);
+        let references: Vec<Reference> = if tags.is_empty() {
+            vec![Reference::Digest(digest.clone())]
+        } else {
+            tags.iter().cloned().map(Reference::Tag).collect()
+        };
+        for reference in &references {
+            self.put_manifest(repository, reference, Some(OCI_MANIFEST), bytes.clone())
+                .await?;
+        }
+        Ok(digest)
+    }
+
+    /// Reads the bundle `reference` names in `repository`.
+    pub async fn pull_bundle(
+        &self,
+        repository: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<PulledBundle, BundleError> {
+        let (stored, content) = self.pull_manifest(repository, reference).await?;
+        let not_a_bundle = |found: String| BundleError::NotABundle {
+            repository: repository.clone(),
+            digest: stored.digest.clone(),
+            found,
+        };
+        let manifest: BundleManifest = serde_json::from_slice(&content)
+            .map_err(|error| not_a_bundle(format!("unreadable manifest: {error}")))?;
+        if manifest.artifact_type.as_deref() != Some(BUNDLE_ARTIFACT_TYPE) {
+            return Err(not_a_bundle(format!(
+                "artifact type {}",
+                manifest
+                    .artifact_type
+                    .as_deref()
+                    .unwrap_or("none: an image")
+            )));
+        }
+        let [layer] = manifest.layers.as_slice() else {
+            return Err(not_a_bundle(format!(
+                "{} layers, not one",
+                manifest.layers.len()
+            )));
+        };
+        let content = self.read_blob(repository, &layer.digest, None).await?;
+        let mut tar = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
+        let mut chunks = content.body;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk
+                .map_err(|source| StorageError::Io {
+                    path: self.storage().to_owned(),
+                    doing: "reading a bundle's layer from",
+                    source,
+                })
+                .map_err(RegistryError::from)?;
+            tar.extend_from_slice(&chunk);
+        }
+        Ok(PulledBundle {
+            digest: stored.digest,
+            tar: Bytes::from(tar),
+        })
+    }
+
+    /// Uploads `bytes` as one blob and returns its digest.
+    async fn upload_bytes(
+        &self,
+        repository: &RepositoryName,
+        bytes: Bytes,
+    ) -> Result<Digest, RegistryError> {
+        let digest = Digest::of(Algorithm::Sha256, &bytes);
+        let body = futures::stream::once(async move { Ok(bytes) }).boxed();
+        self.upload_blob(repository, &digest, body).await?;
+        Ok(digest)
+    }
+}
+
+/// The fields of a manifest a bundle is recognised by.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleManifest {
+    artifact_type: Option<String>,
+    layers: Vec<Descriptor>,
+}
+
+fn descriptor(media_type: &str, digest: &Digest, size: u64) -> serde_json::Value {
+    serde_json::json!({ "mediaType": media_type, "digest": digest.to_string(), "size": size })
+}
