@@ -10,7 +10,7 @@ use slipway_vuln::AdvisoryIndex;
 /// The RustSec advisories (CC0) shipped in the shared data.
 pub(crate) fn rustsec_corpus() -> PathBuf {
     let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/rustsec-osv/crates");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rustsec-osv/crates");
     assert!(
         dir.is_dir(),
         "the RustSec corpus is missing at {}",

@@ -1,4 +1,4 @@
-//! The real RustSec advisory database in OSV format (/work/shared/data/rustsec-osv, CC0): it
+//! The real RustSec advisory database in OSV format (testdata/rustsec-osv at the repository root, CC0): it
 //! imports whole, known vulnerable versions match, and every range boundary in the corpus is
 //! honoured: each `introduced` version is affected, each `fixed` version is not.
 
@@ -11,7 +11,7 @@ use slipway_vuln::{AdvisoryIndex, Ecosystem, PackageQuery, Severity};
 /// The corpus shipped with the repository's shared data.
 pub(crate) fn corpus() -> PathBuf {
     let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/rustsec-osv/crates");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rustsec-osv/crates");
     assert!(
         dir.is_dir(),
         "the RustSec corpus is missing at {}",

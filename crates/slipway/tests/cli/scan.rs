@@ -8,7 +8,7 @@ use crate::support::Project;
 
 pub(crate) fn corpus() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/rustsec-osv/crates")
+        .join("../../testdata/rustsec-osv/crates")
         .display()
         .to_string()
 }
