@@ -7,10 +7,9 @@ use slipway_scan::{Report, ScanOptions, Scanners, scan_directory};
 use slipway_secrets::SecretScanner;
 use slipway_vuln::AdvisoryIndex;
 
-/// The RustSec advisories (CC0) shipped in the shared data.
+/// The RustSec advisories (CC0) kept in the repository's testdata/.
 pub(crate) fn rustsec_corpus() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rustsec-osv/crates");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rustsec-osv/crates");
     assert!(
         dir.is_dir(),
         "the RustSec corpus is missing at {}",

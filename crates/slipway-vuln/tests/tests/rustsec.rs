@@ -8,10 +8,9 @@ use std::sync::LazyLock;
 
 use slipway_vuln::{AdvisoryIndex, Ecosystem, PackageQuery, Severity};
 
-/// The corpus shipped with the repository's shared data.
+/// The corpus kept in the repository's testdata/.
 pub(crate) fn corpus() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rustsec-osv/crates");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rustsec-osv/crates");
     assert!(
         dir.is_dir(),
         "the RustSec corpus is missing at {}",

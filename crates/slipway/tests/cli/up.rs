@@ -216,8 +216,8 @@ fn a_failing_unit_test_stops_the_run_and_the_previous_release_serves() {
 
 #[test]
 fn a_critical_vulnerability_stops_the_run_and_the_previous_release_serves() {
-    let advisories = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/rustsec-osv/crates");
+    let advisories =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rustsec-osv/crates");
     a_failure_stops_at(
         "scan source and dependencies",
         "RUSTSEC-2021-0003",
