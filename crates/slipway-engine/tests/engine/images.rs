@@ -229,7 +229,8 @@ async fn tag_inspect_list_and_remove() {
             image_id.as_str(),
             ImageRemoval {
                 force: true,
-                no_prune: false,
+                // Parents are build cache that parallel tests share: keep them.
+                no_prune: true,
             },
         )
         .await
@@ -290,7 +291,8 @@ async fn saved_images_load_back_as_they_were() {
             &tag,
             ImageRemoval {
                 force: true,
-                no_prune: false,
+                // Parents are build cache that parallel tests share: keep them.
+                no_prune: true,
             },
         )
         .await
