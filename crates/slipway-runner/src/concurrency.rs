@@ -77,9 +77,9 @@ impl ConcurrencyGroups {
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let files = GroupFiles::new(&self.dir, group);
         let token = next_token();
-        if !cancel_in_progress {
-            std::fs::write(&files.pending, &token).map_err(io)?;
-        }
+        // A newcomer waits only once the lock is taken: registering before trying would let one
+        // that gets the lock at once overwrite (and so supersede) one that is really waiting.
+        let mut waiting = false;
         loop {
             let file = OpenOptions::new()
                 .create(true)
@@ -105,6 +105,9 @@ impl ConcurrencyGroups {
                         if !current.is_empty() && read(&files.cancel) != current {
                             std::fs::write(&files.cancel, current).map_err(io)?;
                         }
+                    } else if !waiting {
+                        std::fs::write(&files.pending, &token).map_err(io)?;
+                        waiting = true;
                     } else if read(&files.pending) != token {
                         return Err(GroupError::Superseded(group.to_owned()));
                     }
@@ -205,6 +208,29 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(newer.is_ok());
+    }
+
+    #[tokio::test]
+    async fn one_that_gets_the_lock_at_once_never_supersedes_a_waiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let groups = ConcurrencyGroups::new(dir.path().to_owned());
+        let token = CancellationToken::new();
+        let held = groups.acquire("jobs", false, &token).await.unwrap();
+        let waiter = {
+            let (groups, token) = (groups.clone(), token.clone());
+            tokio::spawn(async move { groups.acquire("jobs", false, &token).await.map(drop) })
+        };
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        drop(held);
+        // Takes the lock before the waiter polls again: it never waited, so it replaces no one.
+        let next = groups.acquire("jobs", false, &token).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        drop(next);
+        let waiter = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(waiter.is_ok(), "{waiter:?}");
     }
 
     #[tokio::test]
