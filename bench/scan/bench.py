@@ -84,8 +84,10 @@ def secrets(slipway, tree, work):
         shutil.copytree(crate, slice_dir / crate.name, symlinks=True)
         taken += tree_size(crate)
     slice_size = tree_size(slice_dir)
-    theirs = timed(["detect-secrets", "scan", "--all-files", str(slice_dir)], runs=1)
-    detected = subprocess.run(["detect-secrets", "scan", "--all-files", str(slice_dir)], check=True, capture_output=True, text=True)
+    # Run from inside the slice: started in a git repository (as from this one), detect-secrets
+    # leaves out every path outside it and scans nothing.
+    theirs = timed(["detect-secrets", "scan", "--all-files", "."], runs=1, cwd=slice_dir)
+    detected = subprocess.run(["detect-secrets", "scan", "--all-files", "."], check=True, capture_output=True, text=True, cwd=slice_dir)
     detect_findings = sum(len(items) for items in json.loads(detected.stdout)["results"].values())
     assert detect_findings > 0, "detect-secrets found nothing: it did not scan the slice"
     ours_slice = timed([slipway, "scan", "secrets", str(slice_dir), "--no-ignore", "--format", "json", "--output", "/dev/null", "-q"])

@@ -11,6 +11,10 @@
 //! which varies between builds; steps in another order miss the cache. A caller that needs a
 //! rebuild with several labels to be fully cached puts them in the Dockerfile as one `LABEL`
 //! instruction instead (as `slipway build` does).
+//!
+//! Every tag goes in the build request, one `t` parameter each, as `docker build -t a -t b` sends
+//! them: the engine names the image with all of them when it commits it, where a `POST /tag` per
+//! extra tag afterwards would cost a round trip each.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -23,7 +27,6 @@ use futures::stream::BoxStream;
 use hyper::Uri;
 
 use super::errors::{Doing, translate};
-use super::images;
 use super::upload::Upload;
 use crate::engine::ByteStream;
 use crate::error::EngineError;
@@ -44,7 +47,7 @@ pub(crate) fn build(
         let body = bollard::body_try_stream(upload.watch(context));
         let mut recent = RecentLines::new(FAILURE_OUTPUT_LINES);
         let mut image_id = None;
-        let builder = with_labels(docker.clone(), &spec.labels);
+        let builder = with_query_parameters(docker, extra_parameters(&spec));
         let mut messages = builder.build_image(build_options(&spec), None, Some(body));
         while let Some(message) = messages.next().await {
             match message {
@@ -71,13 +74,6 @@ pub(crate) fn build(
             });
             return;
         };
-        // The API takes a single tag; the others are added once the image exists.
-        for extra_tag in spec.tags.iter().skip(1) {
-            if let Err(error) = images::tag(&docker, image_id.as_str(), extra_tag).await {
-                yield Err(error);
-                return;
-            }
-        }
         yield Ok(BuildEvent::Built { image_id });
     })
 }
@@ -88,6 +84,7 @@ fn build_options(spec: &BuildSpec) -> BuildImageOptions {
     };
     BuildImageOptions {
         dockerfile: spec.dockerfile.clone(),
+        // The others are sent by `with_query_parameters`.
         t: spec.tags.first().cloned(),
         nocache: spec.no_cache,
         cachefrom: (!spec.cache_from.is_empty()).then(|| spec.cache_from.clone()),
@@ -95,7 +92,7 @@ fn build_options(spec: &BuildSpec) -> BuildImageOptions {
         rm: true,
         forcerm: true,
         buildargs: non_empty(&spec.build_args),
-        // Sent by `with_labels`, in order.
+        // Sent by `with_query_parameters`, in order.
         labels: None,
         platform: spec.platform.clone().unwrap_or_default(),
         target: spec.target.clone().unwrap_or_default(),
@@ -103,14 +100,27 @@ fn build_options(spec: &BuildSpec) -> BuildImageOptions {
     }
 }
 
-/// A client that adds `labels`, as JSON with sorted keys, to the query of its requests.
-fn with_labels(docker: Docker, labels: &BTreeMap<String, String>) -> Docker {
-    let Some(parameter) = labels_parameter(labels) else {
+/// What the build request's query needs beyond `build_options` (already encoded): the tags after
+/// the first, and the labels as JSON with sorted keys.
+fn extra_parameters(spec: &BuildSpec) -> Vec<String> {
+    let tags = spec
+        .tags
+        .iter()
+        .skip(1)
+        .map(|tag| format!("t={}", percent_encode(tag)));
+    tags.chain(labels_parameter(&spec.labels)).collect()
+}
+
+/// A client that adds `parameters` to the query of its requests.
+fn with_query_parameters(docker: Docker, parameters: Vec<String>) -> Docker {
+    if parameters.is_empty() {
         return docker;
-    };
+    }
     docker.with_request_modifier(move |mut request: BollardRequest| {
-        if let Some(uri) = with_query_parameter(request.uri(), &parameter) {
-            *request.uri_mut() = uri;
+        for parameter in &parameters {
+            if let Some(uri) = with_query_parameter(request.uri(), parameter) {
+                *request.uri_mut() = uri;
+            }
         }
         request
     })
@@ -246,7 +256,7 @@ mod tests {
         assert_eq!(options.buildargs.unwrap()["VERSION"], "1.2.3");
         assert_eq!(
             options.labels, None,
-            "labels go in the query in order, see with_labels"
+            "labels go in the query in order, see with_query_parameters"
         );
         assert_eq!(options.target, "runtime");
         assert!(options.nocache && options.rm && options.forcerm);
@@ -279,6 +289,22 @@ mod tests {
             Some("a=1")
         );
         assert_eq!(labels_parameter(&BTreeMap::new()), None);
+    }
+
+    #[test]
+    fn every_tag_after_the_first_and_the_labels_are_extra_parameters() {
+        let spec = BuildSpec::new()
+            .tag("localhost/shop/web:1.0")
+            .tag("localhost/shop/web:feature-x")
+            .label("a", "1");
+        assert_eq!(
+            extra_parameters(&spec),
+            [
+                "t=localhost%2Fshop%2Fweb%3Afeature-x",
+                "labels=%7B%22a%22%3A%221%22%7D",
+            ]
+        );
+        assert!(extra_parameters(&BuildSpec::new().tag("web:1")).is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! [`DockerEngine`]: [`ContainerEngine`] over the Docker Engine API, for Docker and Podman.
 //!
-//! Connecting probes each candidate endpoint with an unversioned `GET /version` (see
-//! [`probe`]), then speaks the API version both sides know. Requests that answer at once have
+//! Connecting pings each candidate endpoint with an unversioned `GET /_ping` (see [`probe`]),
+//! then speaks the API version both sides know. Requests that answer at once have
 //! a two-minute limit; builds, waits, logs, exec and image transfers, whose answer may take
 //! as long as the work, are given a day. Each area of the API has its own module; the trait
 //! implementation below only dispatches.
@@ -32,7 +32,7 @@ use crate::container::{
     ContainerSummary, ExecEvent, ExecSpec, LogLine, LogOptions,
 };
 use crate::endpoint::{Endpoint, EndpointChoice, candidate_endpoints};
-use crate::engine::{ByteStream, ContainerEngine, EngineInfo, EngineKind};
+use crate::engine::{ByteStream, ContainerEngine, EngineInfo};
 use crate::error::{EngineError, Unanswered};
 use crate::image::{
     BuildEvent, BuildSpec, ImageDetails, ImageFilter, ImageId, ImageRemoval, ImageSummary,
@@ -70,19 +70,16 @@ impl DockerEngine {
         };
         let mut tried = Vec::new();
         for endpoint in candidates {
-            match probe::probe(&endpoint).await {
-                Ok(report) => return DockerEngine::open(endpoint, &report),
+            match probe::greet(&endpoint).await {
+                Ok(greeting) => return DockerEngine::open(endpoint, &greeting),
                 Err(reason) => tried.push(Unanswered { endpoint, reason }),
             }
         }
         Err(EngineError::NotRunning { tried })
     }
 
-    fn open(
-        endpoint: Endpoint,
-        report: &probe::VersionReport,
-    ) -> Result<DockerEngine, EngineError> {
-        let version = negotiated_version(report)?;
+    fn open(endpoint: Endpoint, greeting: &probe::Greeting) -> Result<DockerEngine, EngineError> {
+        let version = negotiated_version(greeting)?;
         let timeout = REQUEST_TIMEOUT.as_secs();
         let docker = match &endpoint {
             Endpoint::Unix(path) => {
@@ -100,12 +97,10 @@ impl DockerEngine {
             errors::translate(error, errors::Doing::new("connecting to the engine"))
         })?;
         tracing::debug!(%endpoint, api_version = %version, "connected to the container engine");
-        let podman_version =
-            (report.kind() == EngineKind::Podman).then(|| report.version().to_owned());
         Ok(DockerEngine {
             docker,
             endpoint,
-            podman_version,
+            podman_version: greeting.podman_version().map(str::to_owned),
         })
     }
 
@@ -120,8 +115,8 @@ impl DockerEngine {
     }
 }
 
-fn negotiated_version(report: &probe::VersionReport) -> Result<ClientVersion, EngineError> {
-    report
+fn negotiated_version(greeting: &probe::Greeting) -> Result<ClientVersion, EngineError> {
+    greeting
         .negotiated_version()
         .ok_or_else(|| EngineError::Protocol {
             during: "connecting to the engine".to_owned(),

@@ -1,12 +1,13 @@
-//! A bare HTTP `GET` to the engine, for the few requests `bollard` cannot make: the version
-//! probe, which must not carry an API version in its path, and Podman's own (libpod) API.
+//! A bare HTTP `GET` to the engine, for the few requests `bollard` cannot make: the ping and the
+//! version probe, which must not carry an API version in their paths, and Podman's own (libpod)
+//! API.
 
 use std::path::Path;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::Request;
 use hyper::header::HOST;
+use hyper::{HeaderMap, Request};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
@@ -33,6 +34,14 @@ impl std::fmt::Display for Failure {
 
 /// GETs `path` and returns the body of a successful answer.
 pub(crate) async fn get(endpoint: &Endpoint, path: &str) -> Result<Bytes, Failure> {
+    get_with_headers(endpoint, path).await.map(|(_, body)| body)
+}
+
+/// GETs `path` and returns the headers and body of a successful answer.
+pub(crate) async fn get_with_headers(
+    endpoint: &Endpoint,
+    path: &str,
+) -> Result<(HeaderMap, Bytes), Failure> {
     match endpoint {
         Endpoint::Unix(socket) => {
             let stream = UnixStream::connect(socket)
@@ -61,7 +70,7 @@ fn connect_failure(error: &std::io::Error, socket: Option<&Path>) -> Failure {
     })
 }
 
-async fn get_over<S>(stream: S, host: &str, path: &str) -> Result<Bytes, Failure>
+async fn get_over<S>(stream: S, host: &str, path: &str) -> Result<(HeaderMap, Bytes), Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -82,15 +91,11 @@ where
         .map_err(|error| Failure::Connection(format!("cannot request {path}: {error}")))?;
     let response = sender.send_request(request).await.map_err(failed)?;
     let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(failed)?
-        .to_bytes();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map_err(failed)?.to_bytes();
     connection.abort();
     if !status.is_success() {
         return Err(Failure::Status(status.as_u16()));
     }
-    Ok(body)
+    Ok((parts.headers, body))
 }
