@@ -48,7 +48,7 @@ pub(crate) async fn run(
     let config = project::load_config(global)?;
     let root = project::config_root(&config)?;
     let state_dir = project::state_dir(global, &root);
-    let choice = Choice::make(args.runtime).await;
+    let choice = Choice::make(args.runtime).await?;
     status.line(format!("{} {}", output::ok("▸"), choice.explained()));
 
     let request = request(&choice, &state_dir, args.dirty)?;
@@ -62,7 +62,7 @@ pub(crate) async fn run(
         ))
         .hint("`slipway init` writes one whose jobs call Slipway's stages; `slipway run --list push` shows why each file was skipped"));
     }
-    if !args.dirty && plan_is_dirty(&root) {
+    if !args.dirty && tree_is_dirty(&root) {
         status.warn(
             "uncommitted changes are not part of this run: it builds the commit; commit them, or pass --dirty",
         );
@@ -117,42 +117,41 @@ struct Choice {
 }
 
 impl Choice {
-    /// `asked` when given; else containers when an engine answers, processes when none does.
-    async fn make(asked: Option<RuntimeArg>) -> Choice {
-        let connected = match asked {
-            Some(RuntimeArg::Process) => None,
-            _ => Some(project::connect_engine().await),
-        };
-        match (asked, connected) {
-            (Some(RuntimeArg::Process), _) => Choice {
-                runtime: RuntimeArg::Process,
-                engine: None,
-                reason: "as --runtime process asks".to_owned(),
-            },
-            (_, Some(Ok(engine))) => {
-                let reason = match engine.info().await {
-                    Ok(info) => format!(
-                        "{} {} answers at {}",
-                        info.kind, info.version, info.endpoint
-                    ),
-                    Err(_) => "a container engine answers".to_owned(),
-                };
-                Choice {
-                    runtime: RuntimeArg::Container,
-                    engine: Some(engine),
-                    reason,
-                }
+    /// `asked` when given (containers need an engine, so none answering is an error then); else
+    /// containers when an engine answers, processes when none does.
+    async fn make(asked: Option<RuntimeArg>) -> Result<Choice, Failure> {
+        if asked == Some(RuntimeArg::Process) {
+            return Ok(Choice::processes("as --runtime process asks".to_owned()));
+        }
+        let engine = match project::connect_engine().await {
+            Ok(engine) => engine,
+            Err(failure) if asked.is_none() => {
+                return Ok(Choice::processes(format!(
+                    "no container engine answers ({})",
+                    failure.message()
+                )));
             }
-            (_, Some(Err(failure))) => Choice {
-                runtime: RuntimeArg::Process,
-                engine: None,
-                reason: format!("no container engine answers ({})", failure.message()),
-            },
-            (_, None) => Choice {
-                runtime: RuntimeArg::Process,
-                engine: None,
-                reason: "no engine was asked for".to_owned(),
-            },
+            Err(failure) => return Err(failure),
+        };
+        let reason = match engine.info().await {
+            Ok(info) => format!(
+                "{} {} answers at {}",
+                info.kind, info.version, info.endpoint
+            ),
+            Err(_) => "a container engine answers".to_owned(),
+        };
+        Ok(Choice {
+            runtime: RuntimeArg::Container,
+            engine: Some(engine),
+            reason,
+        })
+    }
+
+    fn processes(reason: String) -> Choice {
+        Choice {
+            runtime: RuntimeArg::Process,
+            engine: None,
+            reason,
         }
     }
 
@@ -215,7 +214,7 @@ fn path_with_this_binary() -> Result<String, Failure> {
     Ok(joined.to_string_lossy().into_owned())
 }
 
-fn plan_is_dirty(root: &Path) -> bool {
+fn tree_is_dirty(root: &Path) -> bool {
     slipway_git::Repository::discover(root)
         .and_then(|repository| repository.snapshot())
         .is_ok_and(|snapshot| snapshot.dirty)
