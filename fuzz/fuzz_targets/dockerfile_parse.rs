@@ -1,4 +1,5 @@
-//! Fuzzes the Dockerfile parser: any text parses or is rejected with a position inside it.
+//! Fuzzes the Dockerfile parser: any text parses or is rejected with a position inside it, and
+//! listing or expanding the variables of any instruction returns.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,10 +12,11 @@ fuzz_target!(|text: &str| {
             for instruction in dockerfile.instructions() {
                 assert!(instruction.span.line <= instruction.span.end_line);
                 assert!(instruction.span.end_line <= lines);
-                slipway_dockerfile::referenced_variables(
-                    &instruction.raw,
-                    dockerfile.directives().escape(),
-                );
+                let escape = dockerfile.directives().escape();
+                slipway_dockerfile::referenced_variables(&instruction.raw, escape);
+                slipway_dockerfile::expand_variables(&instruction.raw, escape, &|name| {
+                    (name.len() % 2 == 0).then(|| name.to_owned())
+                });
             }
         }
         Err(error) => assert!(error.line() >= 1 && error.line() <= lines && error.column() >= 1),

@@ -73,7 +73,7 @@ impl PreparedBuild {
         // History and Slipway's own state never belong in a release; the commit's time on every
         // file makes the same commit give the same bundle, wherever it was checked out.
         let options = ContextOptions::new(&self.dockerfile)
-            .always_excluding(&[".git", ".slipway"])
+            .always_excluding(&[".git", crate::STATE_DIRECTORY])
             .with_mtime(u64::try_from(self.snapshot.commit_time).unwrap_or(0));
         tokio::task::spawn_blocking(move || {
             let mut tar = Vec::new();

@@ -28,6 +28,8 @@ pub mod keys {
     pub const PROJECT: &str = "dev.slipway.project";
     /// Present (`true`) when the working tree had uncommitted changes.
     pub const DIRTY: &str = "dev.slipway.dirty";
+    /// The fingerprint of the build's inputs (see the build's `fingerprint` module).
+    pub const FINGERPRINT: &str = "dev.slipway.build.fingerprint";
 }
 
 /// What the labels are made from.

@@ -6,9 +6,11 @@
 //! 1. [`prepare`] reads the config, the git state and the Dockerfile, and computes the tags
 //!    ([`tags`]), the version ([`version`]) and the labels ([`labels`]). It touches neither the
 //!    engine nor the store; its errors are the user's to fix.
-//! 2. [`PreparedBuild::run`] streams the build context to the engine, passes the engine's output
-//!    on as it arrives, inspects the result, and records the build in the store, whatever the
-//!    outcome: a failed or cancelled build is recorded with its log.
+//! 2. [`PreparedBuild::run`] fingerprints the inputs ([`fingerprint`]): when the image tagged
+//!    with the commit was built from the very same inputs, it is retagged and nothing is sent.
+//!    Otherwise it streams the build context to the engine, passes the engine's output on as it
+//!    arrives, and inspects the result. Either way it records the build in the store, whatever
+//!    the outcome: a failed or cancelled build is recorded with its log.
 //!
 //! [`PreparedBuild::bundle`] is the second phase for the process runtime, where no engine runs:
 //! the same context, `.dockerignore` applied, becomes a tar (a bundle) that the registry keeps as
@@ -18,6 +20,7 @@
 
 mod bundle;
 mod error;
+mod fingerprint;
 pub mod labels;
 mod log;
 pub mod tags;
@@ -45,6 +48,10 @@ use slipway_store::{BuildId, BuildOutcome, GitSnapshot, NewBuild, Store};
 use crate::log::BuildLog;
 use crate::version::Version;
 
+/// Slipway's state directory at the root of a project. It never belongs in an image or a bundle,
+/// and it changes with every build, so a context holding it would never be the same twice.
+const STATE_DIRECTORY: &str = ".slipway";
+
 /// What to build, as the command line says it.
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
@@ -66,9 +73,9 @@ pub struct PreparedBuild {
     service: Service,
     context_dir: PathBuf,
     dockerfile: PathBuf,
-    /// What is sent as the Dockerfile: the file with the labels added (see
-    /// [`labels::dockerfile_with_labels`]).
-    dockerfile_sent: String,
+    /// The Dockerfile as written, and parsed.
+    dockerfile_text: String,
+    parsed: Dockerfile,
     snapshot: Snapshot,
     version: Option<Version>,
     references: Vec<String>,
@@ -87,6 +94,8 @@ pub struct BuiltImage {
     pub references: Vec<String>,
     /// How long the build took.
     pub duration: Duration,
+    /// Whether the image was already there, built from the same inputs, and only retagged.
+    pub reused: bool,
 }
 
 /// Reads the config, git state and Dockerfile for `request`, and computes tags and labels.
@@ -130,14 +139,13 @@ pub fn prepare(config: &Config, request: BuildRequest) -> Result<PreparedBuild, 
         source: source.as_deref(),
         now: jiff::Timestamp::now(),
     });
-    let dockerfile_sent =
-        labels::dockerfile_with_labels(&dockerfile_text, &parsed, target.as_deref(), &labels);
     let request = BuildRequest { target, ..request };
     Ok(PreparedBuild {
         service,
         context_dir,
         dockerfile,
-        dockerfile_sent,
+        dockerfile_text,
+        parsed,
         snapshot,
         version,
         references,
@@ -300,29 +308,137 @@ impl PreparedBuild {
         let record = self.record(
             started_at,
             duration,
-            outcome.as_ref().ok().map(Produced::image),
+            outcome
+                .as_ref()
+                .ok()
+                .map(|(image, _)| Produced::image(image)),
             outcome_of(&outcome),
             log.into_text(),
         );
         let build_id = spawn_record(store, record).await?;
-        let image = outcome?;
+        let (image, reused) = outcome?;
         Ok(BuiltImage {
             build_id,
             image,
             references: self.references,
             duration,
+            reused,
         })
     }
 
-    /// Sends the context, follows the engine's output, and inspects the image built.
+    /// Reuses the image built from the same inputs, or builds it on the engine; `true` with the
+    /// image when it was reused.
     async fn drive(
         &self,
         engine: &dyn ContainerEngine,
         log: &mut BuildLog,
         on_output: &mut (impl FnMut(&str) + Send),
+    ) -> Result<(ImageDetails, bool), BuildError> {
+        let fingerprint = self.fingerprint(engine).await?;
+        if let Some(fingerprint) = &fingerprint
+            && !self.request.no_cache
+            && let Some(image) = self.reusable_image(engine, fingerprint).await?
+        {
+            let message = format!(
+                "Reusing {}: it was built from the same context, Dockerfile, build arguments and \
+                 base images, so nothing is sent to the engine (--no-cache builds it again)\n",
+                image.id
+            );
+            log.push(&message);
+            on_output(&message);
+            return Ok((image, true));
+        }
+        let image = self
+            .build_on_engine(engine, fingerprint.as_deref(), log, on_output)
+            .await?;
+        Ok((image, false))
+    }
+
+    /// The fingerprint of this build's inputs (see [`fingerprint`]), or `None` when they cannot
+    /// be pinned down.
+    async fn fingerprint(
+        &self,
+        engine: &dyn ContainerEngine,
+    ) -> Result<Option<String>, BuildError> {
+        let build_args = self.build_args();
+        fingerprint::compute(
+            engine,
+            fingerprint::Inputs {
+                context_dir: self.context_dir.clone(),
+                context: self.context_options(None),
+                dockerfile: &self.parsed,
+                build_args: &build_args,
+                target: self.request.target.as_deref(),
+                platform: self.request.platform.as_deref(),
+            },
+        )
+        .await
+    }
+
+    /// The image tagged with the commit, when it carries `fingerprint`, with every reference of
+    /// this build pointing at it.
+    async fn reusable_image(
+        &self,
+        engine: &dyn ContainerEngine,
+        fingerprint: &str,
+    ) -> Result<Option<ImageDetails>, BuildError> {
+        let Some(commit_reference) = self.references.first() else {
+            return Ok(None);
+        };
+        let Some(mut image) = engine.inspect_image(commit_reference).await? else {
+            return Ok(None);
+        };
+        if image
+            .labels
+            .get(labels::keys::FINGERPRINT)
+            .map(String::as_str)
+            != Some(fingerprint)
+        {
+            return Ok(None);
+        }
+        for reference in &self.references {
+            if !image.tags.contains(reference) {
+                engine.tag_image(image.id.as_str(), reference).await?;
+                image.tags.push(reference.clone());
+            }
+        }
+        Ok(Some(image))
+    }
+
+    /// The context sent: the directory, with the Dockerfile carrying the labels (and the
+    /// fingerprint, once known).
+    fn context_options(&self, fingerprint: Option<&str>) -> ContextOptions {
+        let mut labels = self.labels.clone();
+        if let Some(fingerprint) = fingerprint {
+            labels.insert(labels::keys::FINGERPRINT.to_owned(), fingerprint.to_owned());
+        }
+        let dockerfile = labels::dockerfile_with_labels(
+            &self.dockerfile_text,
+            &self.parsed,
+            self.request.target.as_deref(),
+            &labels,
+        );
+        ContextOptions::new(&self.dockerfile)
+            .with_dockerfile_contents(dockerfile)
+            .always_excluding(&[STATE_DIRECTORY])
+    }
+
+    /// The configured build arguments, overridden by those of the request.
+    fn build_args(&self) -> BTreeMap<String, String> {
+        let mut build_args = self.service.build_args.clone();
+        build_args.extend(self.request.build_args.clone());
+        build_args
+    }
+
+    /// Sends the context, follows the engine's output, and inspects the image built.
+    async fn build_on_engine(
+        &self,
+        engine: &dyn ContainerEngine,
+        fingerprint: Option<&str>,
+        log: &mut BuildLog,
+        on_output: &mut (impl FnMut(&str) + Send),
     ) -> Result<ImageDetails, BuildError> {
-        let options = ContextOptions::new(&self.dockerfile)
-            .with_dockerfile_contents(self.dockerfile_sent.clone());
+        let options = self.context_options(fingerprint);
         let (context, walk) = slipway_context::context_stream(self.context_dir.clone(), options);
         let mut events = engine.build_image(self.spec(), context);
         let mut image_id = None;
@@ -366,15 +482,13 @@ impl PreparedBuild {
             .unwrap_or(&self.dockerfile)
             .to_string_lossy()
             .replace('\\', "/");
-        let mut build_args = self.service.build_args.clone();
-        build_args.extend(self.request.build_args.clone());
         let mut spec = BuildSpec::new()
             .dockerfile(dockerfile)
             .no_cache(self.request.no_cache);
         for reference in &self.references {
             spec = spec.tag(reference.clone());
         }
-        for (name, value) in build_args {
+        for (name, value) in self.build_args() {
             spec = spec.build_arg(name, value);
         }
         if let Some(target) = &self.request.target {

@@ -211,6 +211,129 @@ async fn target_and_build_args_reach_the_engine() {
     remove_images(&engine, &built.references).await;
 }
 
+/// Builds `project` with `request`, returning the build and the output it printed.
+async fn build(
+    engine: &slipway_engine::DockerEngine,
+    project: &Project,
+    store: &Arc<dyn Store>,
+    request: BuildRequest,
+) -> (slipway_build::BuiltImage, String) {
+    let prepared = slipway_build::prepare(&project.config(), request).unwrap();
+    let mut output = String::new();
+    let built = prepared
+        .run(
+            Arc::new(engine.clone()),
+            store.clone(),
+            |text| output.push_str(text),
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    (built, output)
+}
+
+#[tokio::test]
+async fn unchanged_inputs_reuse_the_image_and_any_changed_input_builds_again() {
+    let engine = engine().await;
+    let scope = TestScope::new(&engine, "reuse");
+    let busybox = busybox_image(&engine, "slipway-test/busybox:build")
+        .await
+        .unwrap();
+    let base = format!(
+        "localhost/slipway-test/{}:base",
+        scope.name("b").to_lowercase()
+    );
+    engine.tag_image(&busybox, &base).await.unwrap();
+    let project = Project::new(
+        &slipway_toml(&scope, &format!("build_args = {{ BASE = \"{base}\" }}\n")),
+        "ARG BASE\nFROM ${BASE}\nARG MESSAGE=one\nCOPY app.txt /app.txt\n\
+         RUN echo $MESSAGE > /message\n",
+    );
+    project.write("app.txt", "v1\n");
+    project.write(".gitignore", ".slipway/\n");
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "app"]);
+    let store = project.store();
+
+    let (first, _) = build(&engine, &project, &store, BuildRequest::default()).await;
+    assert!(!first.reused);
+    assert!(first.image.labels[keys::FINGERPRINT].starts_with("sha256:"));
+
+    // The same inputs, even with a file's modification time changed and a tag gone: reused, and
+    // every tag points at it again.
+    let touched = std::fs::File::options()
+        .write(true)
+        .open(project.path().join("app.txt"))
+        .unwrap();
+    touched
+        .set_modified(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000))
+        .unwrap();
+    engine
+        .remove_image(
+            &first.references[1],
+            ImageRemoval {
+                force: false,
+                no_prune: true,
+            },
+        )
+        .await
+        .unwrap();
+    let (second, output) = build(&engine, &project, &store, BuildRequest::default()).await;
+    assert!(second.reused, "{output}");
+    assert_eq!(second.image.id, first.image.id);
+    assert!(output.contains("Reusing"), "{output}");
+    assert!(engine.image_exists(&first.references[1]).await.unwrap());
+    let builds = store.builds(&Default::default()).unwrap();
+    assert_eq!(builds.len(), 2, "a reused build is recorded too");
+    let newest = builds.iter().max_by_key(|build| build.id.get()).unwrap();
+    assert_eq!(newest.record.outcome, BuildOutcome::Succeeded);
+    assert!(
+        newest.record.log.contains("Reusing"),
+        "{}",
+        newest.record.log
+    );
+
+    // A build argument, `--no-cache` and a different base image each build again.
+    let request = BuildRequest {
+        build_args: [("MESSAGE".to_owned(), "two".to_owned())].into(),
+        ..BuildRequest::default()
+    };
+    let (with_argument, _) = build(&engine, &project, &store, request).await;
+    assert!(!with_argument.reused);
+    assert_ne!(with_argument.image.id, first.image.id);
+    let request = BuildRequest {
+        no_cache: true,
+        ..BuildRequest::default()
+    };
+    let (uncached, _) = build(&engine, &project, &store, request).await;
+    assert!(!uncached.reused);
+    engine
+        .tag_image(first.image.id.as_str(), &base)
+        .await
+        .unwrap();
+    let (new_base, output) = build(&engine, &project, &store, BuildRequest::default()).await;
+    assert!(!new_base.reused, "{output}");
+    assert_ne!(
+        new_base.image.labels[keys::FINGERPRINT],
+        first.image.labels[keys::FINGERPRINT]
+    );
+
+    remove_images(&engine, &new_base.references).await;
+    engine
+        .remove_image(
+            &base,
+            ImageRemoval {
+                force: false,
+                no_prune: true,
+            },
+        )
+        .await
+        .unwrap();
+    for image in [&first, &with_argument, &uncached] {
+        remove_images(&engine, &[image.image.id.to_string()]).await;
+    }
+}
+
 #[tokio::test]
 async fn a_failing_step_is_recorded_as_failed_with_its_output() {
     let engine = engine().await;

@@ -42,7 +42,7 @@ pub use instruction::{
     Healthcheck, HealthcheckOptions, Heredoc, Instruction, InstructionKind, KeyValue,
     RunInstruction, Span, User,
 };
-pub use variables::referenced_variables;
+pub use variables::{expand_variables, referenced_variables};
 
 /// Parses the text of a Dockerfile.
 ///

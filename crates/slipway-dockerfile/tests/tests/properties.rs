@@ -602,6 +602,28 @@ proptest! {
     fn dockerfile_like_text_never_panics(text in "([A-Za-z]{0,6}|[ \t\\\\`#=<>\"'{}$:,-]|\\[|\\]|\r?\n|--|<<-?|\u{e9}){0,60}") {
         check_invariants(&text);
     }
+
+    #[test]
+    fn text_without_quotes_escapes_or_dollars_expands_to_itself(text in "[A-Za-z0-9 ./:@_{}-]{0,40}") {
+        let expanded = slipway_dockerfile::expand_variables(&text, '\\', &|_| None);
+        prop_assert_eq!(expanded.as_deref(), Some(text.as_str()));
+    }
+
+    #[test]
+    fn each_reference_form_gives_the_variable_when_it_is_set(
+        prefix in "[a-z./:-]{0,10}",
+        value in "[a-z0-9.:-]{1,10}",
+        form in prop::sample::select(vec!["$V", "${V}", "${V:-d}", "${V-d}", "\"$V\""]),
+    ) {
+        let text = format!("{prefix}{form}");
+        let expanded = slipway_dockerfile::expand_variables(&text, '\\', &|name| (name == "V").then(|| value.clone()));
+        prop_assert_eq!(expanded, Some(format!("{prefix}{value}")));
+    }
+
+    #[test]
+    fn expanding_dockerfile_like_text_never_panics(text in "([A-Za-z]{0,4}|[ \\`\"'{}$:+?#-])*") {
+        let _ = slipway_dockerfile::expand_variables(&text, '\\', &|name| (name.len() % 2 == 0).then(|| name.to_owned()));
+    }
 }
 
 /// Whatever the input, parsing returns; a parsed Dockerfile has stages and in-range spans, and an

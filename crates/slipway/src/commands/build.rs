@@ -134,6 +134,8 @@ struct BuildSummary<'a> {
     size_bytes: u64,
     layer_count: usize,
     duration_ms: u128,
+    /// The image was already built from the same inputs and only retagged.
+    reused: bool,
 }
 
 /// What `--json` prints for a bundle.
@@ -203,6 +205,7 @@ fn report(built: &BuiltImage, json: bool, status: Status) -> Result<(), Failure>
             size_bytes: built.image.size_bytes,
             layer_count: built.image.layer_count,
             duration_ms: built.duration.as_millis(),
+            reused: built.reused,
         });
     }
     if status.is_quiet() {
@@ -211,7 +214,7 @@ fn report(built: &BuiltImage, json: bool, status: Status) -> Result<(), Failure>
     }
     status.line(format!(
         "\n{} build #{} in {}: {} ({}, {} layers)",
-        output::ok("built"),
+        output::ok(if built.reused { "reused" } else { "built" }),
         built.build_id,
         output::duration(built.duration),
         built.image.id,

@@ -1,7 +1,7 @@
 //! `slipway build` and `slipway builds`: bad input is refused before anything is sent; the example
 //! builds through the real engine, is tagged, labelled and recorded, and rebuilds from the cache.
 
-use crate::support::{Project, require_engine};
+use crate::support::{Project, require_engine, untag};
 
 #[test]
 fn a_repository_without_commits_is_refused_with_a_hint() {
@@ -147,20 +147,32 @@ fn the_example_builds_tags_records_and_rebuilds_from_cache() {
             || build["log"].as_str().unwrap().contains("STEP")
     );
 
-    // Nothing changed: every step comes from the cache, and the image is the very same.
+    assert_eq!(summary["reused"], false);
+
+    // Nothing changed: the image built from the same inputs is reused, nothing is sent.
     let second = project.slipway(&["build", "--json"]).success();
     let again: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
     assert_eq!(
         again["image_id"], summary["image_id"],
         "a no-change rebuild must give the same image"
     );
-    assert!(second.stderr.contains("Using cache"), "{}", second.stderr);
+    assert_eq!(again["reused"], true, "{}", second.stderr);
+    assert!(!second.stderr.contains("STEP"), "{}", second.stderr);
+
+    // Without the image tagged with the commit, the engine builds, every step from its cache,
+    // and arrives at the very same image.
+    untag(references[0]);
+    let third = project.slipway(&["build", "--json"]).success();
+    let built_again: serde_json::Value = serde_json::from_str(&third.stdout).unwrap();
+    assert_eq!(built_again["reused"], false);
+    assert_eq!(built_again["image_id"], summary["image_id"]);
+    assert!(third.stderr.contains("Using cache"), "{}", third.stderr);
 
     let table = project.slipway(&["builds"]).success();
     assert_eq!(
         table.stdout.lines().count(),
-        3,
-        "a header and two builds:\n{}",
+        4,
+        "a header and three builds:\n{}",
         table.stdout
     );
     assert!(table.stdout.contains("feature/Login"));

@@ -172,10 +172,30 @@ impl Drop for Project {
     }
 }
 
+/// Removes the tag `reference` from its image, leaving the image and its other tags.
+pub(crate) fn untag(reference: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = connect_engine().await.unwrap();
+        let removal = ImageRemoval {
+            force: false,
+            no_prune: true,
+        };
+        engine.remove_image(reference, removal).await.unwrap();
+    });
+}
+
+async fn connect_engine() -> Result<DockerEngine, slipway_engine::EngineError> {
+    let docker_host = std::env::var("DOCKER_HOST").ok();
+    DockerEngine::connect(EndpointChoice::Discover { docker_host }).await
+}
+
 /// Removes every image labelled as built for the project `name`.
 async fn remove_images(name: &str) -> Result<(), slipway_engine::EngineError> {
-    let docker_host = std::env::var("DOCKER_HOST").ok();
-    let Ok(engine) = DockerEngine::connect(EndpointChoice::Discover { docker_host }).await else {
+    let Ok(engine) = connect_engine().await else {
         return Ok(());
     };
     let built = engine
