@@ -11,7 +11,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// What went wrong asking git.
 #[derive(Debug, thiserror::Error)]
@@ -77,21 +77,34 @@ impl Repository {
         &self.root
     }
 
-    /// Commit, branch and dirty state, read together.
+    /// Commit, branch and dirty state, read together: two `git` processes, run at once.
     pub fn snapshot(&self) -> Result<Snapshot, GitError> {
-        let commit = self.head_commit()?;
-        let short_commit = self.read(["rev-parse", "--short", "HEAD"])?;
-        let commit_time = self.read(["show", "-s", "--format=%ct", "HEAD"])?;
-        let commit_time = commit_time.parse().map_err(|_| GitError::Failed {
-            args: "show -s --format=%ct HEAD".to_owned(),
-            message: format!("expected a Unix time, got `{commit_time}`"),
-        })?;
+        let status = start(&self.root, STATUS_ARGS)?;
+        // Both run at once; `status` is collected whatever happens to the other, never left
+        // running.
+        let head = start(&self.root, HEAD_ARGS).and_then(finish);
+        let status = parse_status(&self.root, &finish(status)?)?;
+        let head = head?;
+        let Some(commit) = status.commit else {
+            return Err(GitError::NoCommits(self.root.clone()));
+        };
+        if !head.status.success() {
+            return Err(failed(HEAD_ARGS, &head));
+        }
+        let line = stdout_line(&head);
+        let (short_commit, commit_time) = line
+            .split_once(' ')
+            .and_then(|(short, time)| Some((short.to_owned(), time.parse().ok()?)))
+            .ok_or_else(|| GitError::Failed {
+                args: HEAD_ARGS.join(" "),
+                message: format!("expected an abbreviated commit and a Unix time, got `{line}`"),
+            })?;
         Ok(Snapshot {
             commit,
             short_commit,
             commit_time,
-            branch: self.branch()?,
-            dirty: self.is_dirty()?,
+            branch: status.branch,
+            dirty: status.dirty,
         })
     }
 
@@ -110,22 +123,16 @@ impl Repository {
 
     /// The branch HEAD is on, or `None` when it is detached.
     pub fn branch(&self) -> Result<Option<String>, GitError> {
-        let output = git(&self.root, ["symbolic-ref", "--quiet", "--short", "HEAD"])?;
-        // Exit status 1 with no output is git's way of saying "detached".
-        match output.status.code() {
-            Some(0) => Ok(Some(stdout_line(&output))),
-            Some(1) => Ok(None),
-            _ => Err(failed(
-                ["symbolic-ref", "--quiet", "--short", "HEAD"],
-                &output,
-            )),
-        }
+        Ok(self.status()?.branch)
     }
 
     /// Whether the working tree differs from HEAD (untracked files that are not ignored count).
     pub fn is_dirty(&self) -> Result<bool, GitError> {
-        let status = self.read(["status", "--porcelain", "--untracked-files=normal"])?;
-        Ok(!status.is_empty())
+        Ok(self.status()?.dirty)
+    }
+
+    fn status(&self) -> Result<Status, GitError> {
+        parse_status(&self.root, &git(&self.root, STATUS_ARGS)?)
     }
 
     /// The nearest tag reachable from HEAD, or `None` when there is none.
@@ -281,7 +288,72 @@ impl Repository {
     }
 }
 
+/// `git status` in the form [`parse_status`] reads: the branch headers (without counting commits
+/// ahead of or behind the upstream, which can take long and is not needed), then one entry per
+/// change, untracked files that are not ignored included.
+const STATUS_ARGS: [&str; 5] = [
+    "status",
+    "--porcelain=v2",
+    "--branch",
+    "--no-ahead-behind",
+    "-z",
+];
+
+/// HEAD's abbreviated commit id (abbreviated as `rev-parse --short` does) and committer date.
+const HEAD_ARGS: [&str; 5] = [
+    "show",
+    "-s",
+    "--no-show-signature",
+    "--format=%h %ct",
+    "HEAD",
+];
+
+/// What `git status` says about HEAD and the working tree.
+struct Status {
+    /// HEAD's commit; `None` before the first commit.
+    commit: Option<String>,
+    branch: Option<String>,
+    dirty: bool,
+}
+
+/// Reads `git status` run with [`STATUS_ARGS`]: NUL-terminated records, headers first
+/// (`# branch.oid <commit>|(initial)`, `# branch.head <name>|(detached)`), then the changes.
+fn parse_status(root: &Path, output: &Output) -> Result<Status, GitError> {
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("not a git repository") {
+            return Err(GitError::NotARepository(root.to_path_buf()));
+        }
+        return Err(failed(STATUS_ARGS, output));
+    }
+    let mut status = Status {
+        commit: None,
+        branch: None,
+        dirty: false,
+    };
+    for record in output.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let record = String::from_utf8_lossy(record);
+        if let Some(oid) = record.strip_prefix("# branch.oid ") {
+            status.commit = (oid != "(initial)").then(|| oid.to_owned());
+        } else if let Some(head) = record.strip_prefix("# branch.head ") {
+            status.branch = (head != "(detached)").then(|| head.to_owned());
+        } else if !record.starts_with("# ") {
+            status.dirty = true;
+        }
+    }
+    Ok(status)
+}
+
 fn git<I, S>(dir: &Path, args: I) -> Result<Output, GitError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    finish(start(dir, args)?)
+}
+
+/// Starts git in `dir`, its output captured, so that several can run at once.
+fn start<I, S>(dir: &Path, args: I) -> Result<Child, GitError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -294,8 +366,16 @@ where
         .env("GIT_PAGER", "cat")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_OPTIONAL_LOCKS", "0")
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(GitError::NotInstalled)
+}
+
+/// Waits for a git [`start`]ed and collects its output.
+fn finish(child: Child) -> Result<Output, GitError> {
+    child.wait_with_output().map_err(GitError::NotInstalled)
 }
 
 fn stdout_line(output: &Output) -> String {
@@ -388,6 +468,29 @@ mod tests {
             "commit time {} is not now",
             snapshot.commit_time
         );
+    }
+
+    #[test]
+    fn snapshot_abbreviates_as_rev_parse_does_and_sees_changes() {
+        let scratch = Scratch::new();
+        scratch.commit("a.txt", "a");
+        scratch.git(&["config", "core.abbrev", "12"]);
+        let repo = scratch.repo();
+        let snapshot = repo.snapshot().unwrap();
+        assert_eq!(
+            snapshot.short_commit,
+            scratch.git(&["rev-parse", "--short", "HEAD"])
+        );
+        assert_eq!(snapshot.short_commit.len(), 12);
+        assert!(!snapshot.dirty);
+        scratch.git(&["mv", "a.txt", "# renamed.txt"]);
+        assert!(repo.snapshot().unwrap().dirty, "a staged rename");
+        scratch.git(&["mv", "# renamed.txt", "a.txt"]);
+        std::fs::write(scratch.path().join("a.txt"), "changed").unwrap();
+        assert!(repo.snapshot().unwrap().dirty, "a modified file");
+        scratch.git(&["checkout", "-q", "--", "a.txt"]);
+        std::fs::write(scratch.path().join("new.txt"), "x").unwrap();
+        assert!(repo.snapshot().unwrap().dirty, "an untracked file");
     }
 
     #[test]

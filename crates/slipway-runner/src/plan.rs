@@ -53,8 +53,16 @@ impl Project {
         runners: RunnerSettings,
     ) -> Result<Project, PlanError> {
         let repo = Repository::discover(dir)?;
-        let snapshot = repo.snapshot()?;
-        let origin = repo.origin_url()?;
+        // The remote is read while the snapshot's git processes run: each is a process start.
+        let (snapshot, origin) = std::thread::scope(|scope| {
+            let origin = scope.spawn(|| repo.origin_url());
+            let snapshot = repo.snapshot();
+            let origin = origin
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (snapshot, origin)
+        });
+        let (snapshot, origin) = (snapshot?, origin?);
         let root = repo.root().to_owned();
         let repository = repository_name(origin.as_deref(), &root);
         Ok(Project {

@@ -72,11 +72,12 @@ impl Trigger {
             let filter_ref = (!git_ref.is_empty()).then(|| git_ref.clone());
             (git_ref, filter_ref, String::new(), String::new())
         };
-        let changed_paths = Some(changed_paths(repo, &given, &sha, dirty)?);
+        let (base, changed_paths) = changed_paths(repo, &given, &sha, dirty)?;
         let payload = if matches!(&given, Value::Object(map) if !map.is_empty()) {
             given.clone()
         } else {
-            default_payload(name, repository, &git_ref, &sha, repo)?
+            // Without a payload, the changes were taken against the commit's parent.
+            default_payload(name, repository, &git_ref, &sha, base.as_deref())
         };
         Ok(Trigger {
             name: name.to_owned(),
@@ -86,7 +87,7 @@ impl Trigger {
             head_ref,
             base_ref,
             activity: text(&["action"]),
-            changed_paths,
+            changed_paths: Some(changed_paths),
             payload,
         })
     }
@@ -152,12 +153,14 @@ fn default_base(repo: &Repository, snapshot: &Snapshot) -> Result<String, PlanEr
     Ok(snapshot.branch.clone().unwrap_or_else(|| "main".to_owned()))
 }
 
+/// The commit the changes are taken against (`before`, the pull request's base, or the parent;
+/// none for a root commit), and the paths changed since.
 fn changed_paths(
     repo: &Repository,
     payload: &Value,
     sha: &str,
     dirty: bool,
-) -> Result<Vec<String>, PlanError> {
+) -> Result<(Option<String>, Vec<String>), PlanError> {
     let commit_in = |path: &[&str]| -> Result<Option<String>, PlanError> {
         match lookup(payload, path).map(|v| v.to_string()) {
             Some(rev) if !rev.is_empty() && rev != NO_COMMIT => Ok(repo.resolve_commit(&rev)?),
@@ -171,8 +174,8 @@ fn changed_paths(
             None => repo.parent(sha)?,
         },
     };
-    let mut paths = match base {
-        Some(base) => repo.changed_paths(&base, sha)?,
+    let mut paths = match &base {
+        Some(base) => repo.changed_paths(base, sha)?,
         None => repo.files_at(sha)?,
     };
     if dirty {
@@ -182,17 +185,18 @@ fn changed_paths(
             }
         }
     }
-    Ok(paths)
+    Ok((base, paths))
 }
 
-/// The payload GitHub would send, reduced to what workflows commonly read.
+/// The payload GitHub would send, reduced to what workflows commonly read; `parent` is the
+/// pushed commit's parent.
 fn default_payload(
     name: &str,
     repository: &str,
     git_ref: &str,
     sha: &str,
-    repo: &Repository,
-) -> Result<Value, PlanError> {
+    parent: Option<&str>,
+) -> Value {
     let (owner, short) = repository.split_once('/').unwrap_or(("local", repository));
     let repository_value = object([
         ("name", Value::from(short)),
@@ -205,7 +209,7 @@ fn default_payload(
     ]);
     let mut fields = vec![("repository", repository_value)];
     if name == "push" {
-        let before = repo.parent(sha)?.unwrap_or_else(|| NO_COMMIT.to_owned());
+        let before = parent.unwrap_or(NO_COMMIT);
         fields.extend([
             ("ref", Value::from(git_ref)),
             ("before", Value::from(before)),
@@ -219,7 +223,7 @@ fn default_payload(
     if name == "workflow_dispatch" {
         fields.push(("ref", Value::from(git_ref)));
     }
-    Ok(object(fields))
+    object(fields)
 }
 
 /// An object value from pairs.

@@ -6,9 +6,10 @@
 //! emptied. Reusing directories rather than making and deleting them per job matters: on ext4,
 //! creating a file where many were recently deleted costs more than a trivial step itself. The
 //! runner's own files in the temporary directory (file commands, the script, the event payload)
-//! are kept and overwritten; anything a step made there is removed.
+//! are kept and overwritten ([`overwrite`]); anything a step made there is removed.
 
-use std::io;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -95,6 +96,28 @@ impl WorkDirs {
     }
 }
 
+/// Replaces the contents of one of the runner's own files (a step's script, the event payload),
+/// which every step or job rewrites.
+///
+/// The new contents are written over the old ones, and only a longer tail is cut, because
+/// truncating a file to nothing costs a disk round trip on ext4: a file truncated to zero has
+/// its new data flushed when it is closed (the `auto_da_alloc` safeguard), so each rewrite
+/// allocated blocks that the next truncation freed, and freeing them waits for the device on a
+/// file system mounted with `discard`. Written over in place, a script stays in the page cache.
+pub(crate) fn overwrite(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    file.write_all(contents)?;
+    let length = contents.len() as u64;
+    if file.metadata()?.len() > length {
+        file.set_len(length)?;
+    }
+    Ok(())
+}
+
 /// Makes `dir` exist and hold nothing but the entries named in `keep`.
 fn empty(dir: &Path, keep: &[&str]) -> io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
@@ -150,5 +173,25 @@ mod tests {
         pool.remove_all().unwrap();
         assert!(!state.path().join("work").exists());
         pool.remove_all().unwrap();
+    }
+
+    #[test]
+    fn overwriting_leaves_exactly_the_new_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("script.sh");
+        overwrite(&path, b"echo a long first script\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "echo a long first script\n"
+        );
+        overwrite(&path, b"true\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "true\n");
+        overwrite(&path, b"echo longer than the last one\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "echo longer than the last one\n"
+        );
+        overwrite(&path, b"").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
     }
 }

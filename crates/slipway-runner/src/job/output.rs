@@ -146,15 +146,18 @@ pub(super) struct FileCommands {
 }
 
 impl FileCommands {
-    /// The files in `dir`, emptied for the next step. Every step of a job reuses the same five
-    /// files: emptying a file is cheap, while creating new ones for each step (and deleting
-    /// them) costs more than the step itself on ext4, which searches for recently deleted
-    /// inodes on each creation.
+    /// The files in `dir`, empty for the next step. Every step of a job reuses the same five
+    /// files: creating new ones for each step (and deleting them) costs more than the step
+    /// itself on ext4, which searches for recently deleted inodes on each creation. Most steps
+    /// write none of them, so only a file holding something is emptied (truncating updates the
+    /// inode through the journal even when the file is already empty) and read back.
     pub(super) fn new(dir: &Place) -> FileCommands {
         let file = |kind: &str| {
             let place = dir.join(kind);
-            // A file the step cannot write to shows up as its own error when it tries.
-            let _ = std::fs::write(&place.host, "");
+            if written(&place) != Some(false) {
+                // A file the step cannot write to shows up as its own error when it tries.
+                let _ = std::fs::write(&place.host, "");
+            }
             place
         };
         FileCommands {
@@ -174,7 +177,10 @@ impl FileCommands {
         path: &mut Vec<String>,
         state: &mut IndexMap<String, String>,
     ) -> Result<String, String> {
-        let read = |place: &Place| std::fs::read_to_string(&place.host).unwrap_or_default();
+        let read = |place: &Place| match written(place) {
+            Some(true) => std::fs::read_to_string(&place.host).unwrap_or_default(),
+            _ => String::new(),
+        };
         let parse = |place: &Place, what: &str| {
             envfile::parse_file_command(&read(place)).map_err(|e| format!("${what}: {e}"))
         };
@@ -190,4 +196,11 @@ impl FileCommands {
         }
         Ok(read(&self.summary))
     }
+}
+
+/// Whether a file-command file holds something; `None` when it is missing or unreadable.
+fn written(place: &Place) -> Option<bool> {
+    std::fs::metadata(&place.host)
+        .ok()
+        .map(|metadata| metadata.len() > 0)
 }

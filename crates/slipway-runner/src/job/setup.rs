@@ -16,6 +16,7 @@ use crate::executor::options::{ContainerOptions, port_binding};
 use crate::executor::services::{ContainerPlan, JobContainers};
 use crate::executor::{Executor, Place, Stop};
 use crate::observer::RunEvent;
+use crate::workdirs::overwrite;
 
 use super::{JobDirs, JobExec, minutes_to_duration};
 
@@ -101,7 +102,7 @@ impl JobExec<'_> {
         };
         let event = dir.temp.join("_github_event.json");
         let payload = to_json(&shared.trigger.payload).to_string();
-        std::fs::write(&event, payload)
+        overwrite(&event, payload.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", event.display()))?;
         Ok(JobDirs {
             root: dir.root,

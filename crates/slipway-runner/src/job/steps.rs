@@ -16,6 +16,7 @@ use crate::executor::{Executor, StepCommand, Stop};
 use crate::observer::RunEvent;
 use crate::process::{Exit, StopReason};
 use crate::shell::{Shell, ShellError};
+use crate::workdirs::overwrite;
 
 use super::output::{CommandReader, FileCommands, StepSink};
 use super::{
@@ -452,7 +453,7 @@ impl JobExec<'_> {
         let script_place = executor
             .temp()
             .join(&format!("script{}", shell.extension()));
-        if let Err(error) = std::fs::write(&script_place.host, shell.script(script)) {
+        if let Err(error) = overwrite(&script_place.host, shell.script(script).as_bytes()) {
             sink.error(&format!(
                 "cannot write the script to {}: {error}",
                 script_place.host.display()
