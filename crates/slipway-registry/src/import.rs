@@ -24,9 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::RegistryError;
-use crate::manifest::OCI_MANIFEST;
+use crate::manifest::{Manifest, OCI_MANIFEST};
 use crate::name::{Reference, RepositoryName, Tag};
-use crate::registry::Registry;
+use crate::registry::{Registry, StoredManifest};
 use crate::storage::ByteStream;
 
 /// The largest `manifest.json` read.
@@ -89,6 +89,72 @@ struct ArchivedImage {
 }
 
 impl Registry {
+    /// The image tagged `tags[0]` in `repository`, when its config is `config`, with every other
+    /// tag of `tags` pointed at it too; `None` when no such tag exists or it holds another image.
+    ///
+    /// A container engine's image id is the digest of the image's config, which an import stores
+    /// as it is: asked before exporting, this finds an image pushed before without exporting and
+    /// storing it again. Tags already pointing at it are left alone, so no push hook fires for them.
+    pub async fn retag_image(
+        &self,
+        repository: &RepositoryName,
+        tags: &[Tag],
+        config: &Digest,
+    ) -> Result<Option<ImportedImage>, RegistryError> {
+        let Some((first, others)) = tags.split_first() else {
+            return Ok(None);
+        };
+        let Some(stored) = self.tagged(repository, first).await? else {
+            return Ok(None);
+        };
+        let Some(content) = self.blobs.read_all(&stored.digest).await? else {
+            return Ok(None);
+        };
+        let Ok(manifest) = Manifest::parse(Some(&stored.media_type), &content) else {
+            return Ok(None);
+        };
+        let [image_config, layers @ ..] = manifest.blobs() else {
+            return Ok(None);
+        };
+        if image_config.digest != *config {
+            return Ok(None);
+        }
+        for tag in others {
+            let current = self.tagged(repository, tag).await?;
+            if current.is_none_or(|current| current.digest != stored.digest) {
+                let reference = Reference::Tag(tag.clone());
+                self.put_manifest(
+                    repository,
+                    &reference,
+                    Some(&stored.media_type),
+                    content.clone(),
+                )
+                .await?;
+            }
+        }
+        Ok(Some(ImportedImage {
+            digest: stored.digest,
+            layers: layers.len(),
+            size: manifest.blobs().iter().map(|blob| blob.size).sum(),
+        }))
+    }
+
+    /// The manifest `tag` names, or `None` when the tag (or the repository) does not exist.
+    async fn tagged(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<StoredManifest>, RegistryError> {
+        match self
+            .manifest(repository, &Reference::Tag(tag.clone()))
+            .await
+        {
+            Ok(stored) => Ok(Some(stored)),
+            Err(RegistryError::ManifestUnknown { .. } | RegistryError::NameUnknown(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Stores the image in `archive` (a `docker save` tar) in `repository` under each of `tags`.
     pub async fn import_archive(
         &self,

@@ -132,6 +132,88 @@ async fn an_archive_is_stored_under_every_tag_and_pulls_completely() {
 }
 
 #[tokio::test]
+async fn an_image_already_stored_is_retagged_by_its_config_without_another_import() {
+    let counter = Arc::new(Counter::default());
+    let registry = TestRegistry::start_with(
+        RegistryOptions {
+            events: None,
+            hooks: vec![counter.clone()],
+        },
+        None,
+        16,
+    )
+    .await;
+    let repository = "shop/web".parse().unwrap();
+    let imported = registry
+        .registry
+        .import_archive(
+            &repository,
+            &["1.0.0".parse().unwrap()],
+            stream(archive(&[b"layer"], true)),
+        )
+        .await
+        .unwrap();
+    let config = Digest::sha256(
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    );
+    let tags = ["1.0.0".parse().unwrap(), "main".parse().unwrap()];
+
+    let other_config = Digest::sha256(b"another image's config");
+    assert_eq!(
+        registry
+            .registry
+            .retag_image(&repository, &tags, &other_config)
+            .await
+            .unwrap(),
+        None,
+        "the tag holds another image"
+    );
+    let unknown_tag = ["2.0.0".parse().unwrap()];
+    assert_eq!(
+        registry
+            .registry
+            .retag_image(&repository, &unknown_tag, &config)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        registry
+            .registry
+            .retag_image(&"shop/other".parse().unwrap(), &tags, &config)
+            .await
+            .unwrap(),
+        None,
+        "an unknown repository holds nothing"
+    );
+    assert_eq!(counter.0.lock().unwrap().len(), 1);
+
+    let retagged = registry
+        .registry
+        .retag_image(&repository, &tags, &config)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retagged, imported);
+    assert_eq!(
+        pull_completely(&registry.client(), "shop/web", "main").await,
+        imported.digest
+    );
+    assert_eq!(
+        counter.0.lock().unwrap().len(),
+        2,
+        "one push, for the new tag only"
+    );
+    registry
+        .registry
+        .retag_image(&repository, &tags, &config)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counter.0.lock().unwrap().len(), 2, "nothing left to push");
+}
+
+#[tokio::test]
 async fn an_archive_without_a_manifest_is_refused() {
     let registry = TestRegistry::start().await;
     let error = registry

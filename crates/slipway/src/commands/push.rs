@@ -157,16 +157,23 @@ async fn push_embedded(
         let first = tags
             .first()
             .map_or_else(|| local.clone(), |tag| format!("{local}:{tag}"));
-        status.line(format!(
-            "pushing {first} to the embedded registry as {repository}"
-        ));
-        let archive = engine.export_image(&first).map_err(std::io::Error::other);
-        let imported = registry
-            .import_archive(&repository, &tags, archive.boxed())
-            .await?;
+        let (imported, verb) =
+            match already_stored(engine, &registry, &repository, &tags, &first).await? {
+                Some(imported) => (imported, "already there:"),
+                None => {
+                    status.line(format!(
+                        "pushing {first} to the embedded registry as {repository}"
+                    ));
+                    let archive = engine.export_image(&first).map_err(std::io::Error::other);
+                    let imported = registry
+                        .import_archive(&repository, &tags, archive.boxed())
+                        .await?;
+                    (imported, "pushed")
+                }
+            };
         status.line(format!(
             "{} {repository} {} ({} layers, {})",
-            output::ok("pushed"),
+            output::ok(verb),
             imported.digest,
             imported.layers,
             output::bytes(imported.size)
@@ -182,6 +189,25 @@ async fn push_embedded(
         registry: format!("embedded ({})", setup.storage().display()),
         images,
     })
+}
+
+/// The image `reference` names when the embedded registry holds it already under `tags[0]`
+/// (found by its id, the digest of its config), with all of `tags` pointing at it: then nothing
+/// needs exporting from the engine.
+async fn already_stored(
+    engine: &dyn ContainerEngine,
+    registry: &slipway_registry::Registry,
+    repository: &RepositoryName,
+    tags: &[Tag],
+    reference: &str,
+) -> Result<Option<slipway_registry::ImportedImage>, Failure> {
+    let Some(image) = engine.inspect_image(reference).await? else {
+        return Ok(None);
+    };
+    let Ok(config) = image.id.as_str().parse::<slipway_registry::Digest>() else {
+        return Ok(None);
+    };
+    Ok(registry.retag_image(repository, tags, &config).await?)
 }
 
 /// A bundle into the embedded registry under each of its tags, annotated with the build's OCI
