@@ -405,8 +405,9 @@ impl PreparedBuild {
         Ok(Some(image))
     }
 
-    /// The context sent: the directory, with the Dockerfile carrying the labels (and the
-    /// fingerprint, once known).
+    /// The context sent: the directory, and the Dockerfile the engine builds from: the user's
+    /// with the labels (and the fingerprint, once known), as a file of its own so that the
+    /// user's Dockerfile goes into the image unchanged (see [`Self::spec`]).
     fn context_options(&self, fingerprint: Option<&str>) -> ContextOptions {
         let mut labels = self.labels.clone();
         if let Some(fingerprint) = fingerprint {
@@ -419,7 +420,7 @@ impl PreparedBuild {
             &labels,
         );
         ContextOptions::new(&self.dockerfile)
-            .with_dockerfile_contents(dockerfile)
+            .with_generated_dockerfile(dockerfile)
             .always_excluding(&[STATE_DIRECTORY])
     }
 
@@ -475,15 +476,11 @@ impl PreparedBuild {
             })
     }
 
+    /// What the engine is asked to build: from the labelled Dockerfile the context carries
+    /// (see [`Self::context_options`]).
     fn spec(&self) -> BuildSpec {
-        let dockerfile = self
-            .dockerfile
-            .strip_prefix(&self.context_dir)
-            .unwrap_or(&self.dockerfile)
-            .to_string_lossy()
-            .replace('\\', "/");
         let mut spec = BuildSpec::new()
-            .dockerfile(dockerfile)
+            .dockerfile(slipway_context::GENERATED_DOCKERFILE)
             .no_cache(self.request.no_cache);
         for reference in &self.references {
             spec = spec.tag(reference.clone());

@@ -334,6 +334,58 @@ async fn unchanged_inputs_reuse_the_image_and_any_changed_input_builds_again() {
     }
 }
 
+/// The text of one step of a build's output: from its `STEP` line to the next.
+fn step_output<'a>(output: &'a str, instruction: &str) -> &'a str {
+    let start = output
+        .find(instruction)
+        .unwrap_or_else(|| panic!("no {instruction} in {output}"));
+    let rest = &output[start..];
+    &rest[..rest[1..].find("STEP").map_or(rest.len(), |end| end + 1)]
+}
+
+#[tokio::test]
+async fn an_image_that_copies_its_whole_context_gets_the_users_dockerfile_and_keeps_its_cache() {
+    let engine = engine().await;
+    let scope = TestScope::new(&engine, "copyall");
+    let busybox = busybox_image(&engine, "slipway-test/busybox:build")
+        .await
+        .unwrap();
+    // The image fails to build unless its copy of the Dockerfile is the user's, byte for byte,
+    // and neither Slipway's labelled Dockerfile nor the `.dockerignore` made for it went in.
+    let dockerfile = format!(
+        "FROM {busybox}\nCOPY . /context\n\
+         RUN cmp /context/Dockerfile /context/expected && \
+         test ! -e /context/.slipway.Dockerfile && test ! -e /context/.dockerignore\n"
+    );
+    let project = Project::new(&slipway_toml(&scope, ""), &dockerfile);
+    project.write("expected", &dockerfile);
+    project.write(".gitignore", ".slipway/\n");
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "expected"]);
+    let store = project.store();
+
+    let (first, output) = build(&engine, &project, &store, BuildRequest::default()).await;
+    assert!(!first.reused, "{output}");
+
+    // A new fingerprint (here from a build argument nothing uses) changes the labels and
+    // nothing the COPY reads: the engine's cache serves it.
+    let request = BuildRequest {
+        build_args: [("UNUSED".to_owned(), "x".to_owned())].into(),
+        ..BuildRequest::default()
+    };
+    let (second, output) = build(&engine, &project, &store, request).await;
+    assert!(!second.reused, "{output}");
+    assert_ne!(
+        second.image.labels[keys::FINGERPRINT],
+        first.image.labels[keys::FINGERPRINT]
+    );
+    let copy = step_output(&output, "COPY . /context");
+    assert!(copy.contains("Using cache"), "{copy}\n---\n{output}");
+
+    remove_images(&engine, &second.references).await;
+    remove_images(&engine, &[first.image.id.to_string()]).await;
+}
+
 #[tokio::test]
 async fn a_failing_step_is_recorded_as_failed_with_its_output() {
     let engine = engine().await;

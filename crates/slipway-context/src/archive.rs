@@ -12,6 +12,10 @@
 //!   is itself left out even then (its files that are re-included still go in);
 //! - sockets, FIFOs and device nodes are left out (the CLI skips sockets; the others have no
 //!   place in a build context).
+//!
+//! A generated Dockerfile ([`ContextOptions::with_generated_dockerfile`]) travels as the CLI sends
+//! one read from standard input: as a file of its own at the root, named in the `.dockerignore`
+//! sent so that no `COPY` puts it in the image, after the directory's entries.
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
@@ -26,11 +30,17 @@ use crate::clean::clean;
 use crate::dockerignore::{DockerIgnore, MatchInfo};
 use crate::error::ContextError;
 
+/// Where a generated Dockerfile travels in the context, and the path the engine must build from
+/// (see [`ContextOptions::with_generated_dockerfile`]).
+pub const GENERATED_DOCKERFILE: &str = ".slipway.Dockerfile";
+
+const DOCKERIGNORE: &str = ".dockerignore";
+
 /// What to put in the context besides the directory itself.
 #[derive(Debug, Clone)]
 pub struct ContextOptions {
     dockerfile: PathBuf,
-    dockerfile_contents: Option<Vec<u8>>,
+    generated_dockerfile: Option<Vec<u8>>,
     always_excluded: Vec<String>,
     mtime: Option<u64>,
 }
@@ -40,16 +50,22 @@ impl ContextOptions {
     pub fn new(dockerfile: impl Into<PathBuf>) -> ContextOptions {
         ContextOptions {
             dockerfile: dockerfile.into(),
-            dockerfile_contents: None,
+            generated_dockerfile: None,
             always_excluded: Vec::new(),
             mtime: None,
         }
     }
 
-    /// Sends `contents` as the Dockerfile instead of what the file holds (its path, mode and
-    /// time stay the file's). Slipway uses it to add its labels as one instruction.
-    pub fn with_dockerfile_contents(mut self, contents: impl Into<Vec<u8>>) -> ContextOptions {
-        self.dockerfile_contents = Some(contents.into());
+    /// Sends `contents` as [`GENERATED_DOCKERFILE`] at the root, for the engine to build from,
+    /// and names that file in the `.dockerignore` sent (a line appended to it, or a
+    /// `.dockerignore` made that names itself too when there is none), so that no `COPY` or `ADD`
+    /// puts it in the image. The Dockerfile itself is sent as it is. Slipway uses it to add its
+    /// labels as one instruction: an image that copies its whole context (`COPY . .`) gets the
+    /// user's Dockerfile, and a change of label never changes what such a `COPY` reads, which
+    /// would miss the engine's cache. A file of the directory named [`GENERATED_DOCKERFILE`] is
+    /// left out.
+    pub fn with_generated_dockerfile(mut self, contents: impl Into<Vec<u8>>) -> ContextOptions {
+        self.generated_dockerfile = Some(contents.into());
         self
     }
 
@@ -114,10 +130,8 @@ pub fn write_context(
         }),
         first_path_of_inode: HashMap::new(),
         files: 0,
-        replaced: options
-            .dockerfile_contents
-            .as_deref()
-            .map(|contents| (dockerfile.clone(), contents)),
+        generated_dockerfile: options.generated_dockerfile.as_deref(),
+        dockerignore_sent: false,
         mtime: options.mtime,
     };
     let mut parents: Vec<MatchInfo> = Vec::new();
@@ -146,6 +160,7 @@ pub fn write_context(
             .map_err(|error| unreadable_walk(root, error))?;
         writer.append(entry.path(), &relative, &metadata)?;
     }
+    writer.append_generated_files(&root.join(&dockerfile))?;
     let counting = writer.builder.into_inner().map_err(ContextError::Write)?;
     Ok(ContextStats {
         files: writer.files,
@@ -237,8 +252,10 @@ struct ContextWriter<'a, W: Write> {
     /// For files with several links: the first path written for each (device, inode).
     first_path_of_inode: HashMap<(u64, u64), String>,
     files: u64,
-    /// A file (the Dockerfile) sent with other contents than it holds.
-    replaced: Option<(String, &'a [u8])>,
+    /// The Dockerfile to build from, sent as [`GENERATED_DOCKERFILE`].
+    generated_dockerfile: Option<&'a [u8]>,
+    /// Whether the directory's `.dockerignore` went in (with the generated Dockerfile named).
+    dockerignore_sent: bool,
     /// The modification time every entry gets, when not its file's.
     mtime: Option<u64>,
 }
@@ -267,6 +284,13 @@ impl<W: Write> ContextWriter<'_, W> {
     ) -> Result<(), ContextError> {
         let file_type = metadata.file_type();
         let write_error = ContextError::Write;
+        if self.generated_dockerfile.is_some() && !file_type.is_dir() {
+            match relative {
+                GENERATED_DOCKERFILE => return Ok(()),
+                DOCKERIGNORE => return self.append_dockerignore(path, metadata),
+                _ => {}
+            }
+        }
         if file_type.is_dir() {
             let mut header = self.header(metadata, EntryType::Directory);
             return self
@@ -292,20 +316,62 @@ impl<W: Write> ContextWriter<'_, W> {
         Ok(())
     }
 
+    /// The directory's `.dockerignore` (followed if a symlink), with a line naming the generated
+    /// Dockerfile appended.
+    fn append_dockerignore(
+        &mut self,
+        path: &Path,
+        metadata: &Metadata,
+    ) -> Result<(), ContextError> {
+        let mut contents = fs::read(path).map_err(|source| ContextError::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        contents.extend_from_slice(format!("\n{GENERATED_DOCKERFILE}\n").as_bytes());
+        self.dockerignore_sent = true;
+        self.append_contents(DOCKERIGNORE, &contents, metadata)
+    }
+
+    /// The generated Dockerfile, if any, after a `.dockerignore` naming it when the directory
+    /// had none (naming itself too, so that the image does not get it either). Both take their
+    /// mode and time from the Dockerfile `like`.
+    fn append_generated_files(&mut self, like: &Path) -> Result<(), ContextError> {
+        let Some(contents) = self.generated_dockerfile else {
+            return Ok(());
+        };
+        let metadata = fs::metadata(like).map_err(|source| ContextError::Unreadable {
+            path: like.to_owned(),
+            source,
+        })?;
+        if !self.dockerignore_sent {
+            let made = format!("{GENERATED_DOCKERFILE}\n{DOCKERIGNORE}\n");
+            self.append_contents(DOCKERIGNORE, made.as_bytes(), &metadata)?;
+        }
+        self.append_contents(GENERATED_DOCKERFILE, contents, &metadata)
+    }
+
+    /// A regular file holding `contents`, with the mode and time of `metadata`.
+    fn append_contents(
+        &mut self,
+        relative: &str,
+        contents: &[u8],
+        metadata: &Metadata,
+    ) -> Result<(), ContextError> {
+        let mut header = self.header(metadata, EntryType::Regular);
+        header.set_size(contents.len() as u64);
+        self.builder
+            .append_data(&mut header, relative, contents)
+            .map_err(ContextError::Write)?;
+        self.files += 1;
+        Ok(())
+    }
+
     fn append_file(
         &mut self,
         path: &Path,
         relative: &str,
         metadata: &Metadata,
     ) -> Result<(), ContextError> {
-        if let Some((_, contents)) = self.replaced.as_ref().filter(|(path, _)| path == relative) {
-            let mut header = self.header(metadata, EntryType::Regular);
-            header.set_size(contents.len() as u64);
-            return self
-                .builder
-                .append_data(&mut header, relative, *contents)
-                .map_err(ContextError::Write);
-        }
         if metadata.nlink() > 1 {
             let inode = (metadata.dev(), metadata.ino());
             if let Some(first) = self.first_path_of_inode.get(&inode) {
@@ -399,7 +465,8 @@ mod tests {
             }),
             first_path_of_inode: HashMap::new(),
             files: 0,
-            replaced: None,
+            generated_dockerfile: None,
+            dockerignore_sent: false,
             mtime: None,
         };
         (writer, dir, metadata)

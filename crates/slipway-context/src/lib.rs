@@ -25,7 +25,7 @@ mod error;
 mod pattern;
 mod stream;
 
-pub use archive::{ContextOptions, ContextStats, write_context};
+pub use archive::{ContextOptions, ContextStats, GENERATED_DOCKERFILE, write_context};
 pub use dockerignore::{DockerIgnore, IgnoreError};
 pub use error::ContextError;
 pub use stream::context_stream;

@@ -38,6 +38,11 @@ pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<
             .create_new(true)
             .open(&temporary)?;
         file.write_all(bytes)?;
+        // An empty file (a link, whose presence is the information) has no data to flush: its
+        // inode is metadata, committed with the rename by the directory flush below.
+        if bytes.is_empty() {
+            return Ok(());
+        }
         file.sync_all()
     })();
     if let Err(source) = written {

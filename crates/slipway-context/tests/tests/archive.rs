@@ -1,15 +1,22 @@
 //! The context tar, read back with the `tar` crate.
 
 use std::fs::{self, File};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use slipway_context::{ContextError, ContextOptions, write_context};
+use slipway_context::{
+    ContextError, ContextOptions, DockerIgnore, GENERATED_DOCKERFILE, write_context,
+};
 
 use crate::support::{TarEntry, make_tree, paths, read_tar, set_mode};
 
 fn context_of(root: &std::path::Path, dockerfile: &str) -> Vec<TarEntry> {
+    context_entries(root, &ContextOptions::new(dockerfile))
+}
+
+fn context_entries(root: &std::path::Path, options: &ContextOptions) -> Vec<TarEntry> {
     let mut tar = Vec::new();
-    let stats = write_context(root, &ContextOptions::new(dockerfile), &mut tar).unwrap();
+    let stats = write_context(root, options, &mut tar).unwrap();
     assert_eq!(stats.bytes, tar.len() as u64);
     let entries = read_tar(&tar);
     let non_dirs = entries.iter().filter(|entry| entry.kind != '5').count() as u64;
@@ -236,30 +243,90 @@ fn an_invalid_dockerignore_names_the_file_and_line() {
     );
 }
 
+/// The entry at `path`, and its contents as text.
+fn text_of(entries: &[TarEntry], path: &str) -> String {
+    let entry = entries
+        .iter()
+        .find(|entry| entry.path == path)
+        .unwrap_or_else(|| panic!("no {path} in {:?}", paths(entries)));
+    String::from_utf8(entry.content.clone()).unwrap()
+}
+
 #[test]
-fn replaced_dockerfile_contents_are_sent_in_place_of_the_file() {
+fn a_generated_dockerfile_travels_beside_the_untouched_one_and_the_dockerignore_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    make_tree(root, &["docker/Dockerfile", "app.js"]);
+    make_tree(
+        root,
+        &["docker/Dockerfile", "app.js", ".slipway.Dockerfile"],
+    );
+    fs::write(root.join(".dockerignore"), "*.log").unwrap();
     let options = ContextOptions::new("docker/Dockerfile")
-        .with_dockerfile_contents("FROM scratch\nLABEL a=b\n");
-    let mut tar = Vec::new();
-    let stats = write_context(root, &options, &mut tar).unwrap();
-    assert_eq!(stats.bytes, tar.len() as u64);
-    let entries = read_tar(&tar);
-    assert_eq!(paths(&entries), ["app.js", "docker/", "docker/Dockerfile"]);
-    let dockerfile = entries
-        .iter()
-        .find(|entry| entry.path == "docker/Dockerfile")
-        .unwrap();
-    assert_eq!(dockerfile.content, b"FROM scratch\nLABEL a=b\n");
-    let app = entries.iter().find(|entry| entry.path == "app.js").unwrap();
+        .with_generated_dockerfile("FROM scratch\nLABEL a=b\n");
+    let entries = context_entries(root, &options);
     assert_eq!(
-        app.content,
-        fs::read(root.join("app.js")).unwrap(),
-        "other files are untouched"
+        paths(&entries),
+        [
+            ".dockerignore",
+            "app.js",
+            "docker/",
+            "docker/Dockerfile",
+            GENERATED_DOCKERFILE
+        ],
+        "the directory's own file of the generated name is left out, ours comes last"
     );
-    assert!(
-        fs::read_to_string(root.join("docker/Dockerfile")).unwrap() != "FROM scratch\nLABEL a=b\n"
+    assert_eq!(
+        text_of(&entries, GENERATED_DOCKERFILE),
+        "FROM scratch\nLABEL a=b\n"
     );
+    assert_eq!(
+        text_of(&entries, "docker/Dockerfile"),
+        fs::read_to_string(root.join("docker/Dockerfile")).unwrap(),
+        "the user's Dockerfile is sent as it is"
+    );
+    assert_eq!(
+        text_of(&entries, ".dockerignore"),
+        "*.log\n.slipway.Dockerfile\n"
+    );
+    let rules = DockerIgnore::parse(&text_of(&entries, ".dockerignore")).unwrap();
+    assert!(rules.is_excluded(Path::new(GENERATED_DOCKERFILE)));
+    assert!(!rules.is_excluded(Path::new("app.js")));
+}
+
+#[test]
+fn without_a_dockerignore_one_is_made_that_keeps_itself_and_the_generated_dockerfile_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    make_tree(root, &["Dockerfile", "app.js"]);
+    let options = ContextOptions::new("Dockerfile").with_generated_dockerfile("FROM scratch\n");
+    let entries = context_entries(root, &options);
+    assert_eq!(
+        paths(&entries),
+        [
+            "Dockerfile",
+            "app.js",
+            ".dockerignore",
+            GENERATED_DOCKERFILE
+        ]
+    );
+    let rules = DockerIgnore::parse(&text_of(&entries, ".dockerignore")).unwrap();
+    assert!(rules.is_excluded(Path::new(GENERATED_DOCKERFILE)));
+    assert!(rules.is_excluded(Path::new(".dockerignore")));
+    assert!(!rules.is_excluded(Path::new("Dockerfile")));
+    assert!(!rules.is_excluded(Path::new("app.js")));
+}
+
+#[test]
+fn a_generated_dockerfile_makes_the_same_tar_for_the_same_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    make_tree(root, &["Dockerfile", "src/a.txt"]);
+    let options = ContextOptions::new("Dockerfile")
+        .with_generated_dockerfile("FROM scratch\n")
+        .with_mtime(0);
+    let mut one = Vec::new();
+    let mut two = Vec::new();
+    write_context(root, &options, &mut one).unwrap();
+    write_context(root, &options, &mut two).unwrap();
+    assert_eq!(one, two);
 }

@@ -258,7 +258,6 @@ impl BlobStore for FsBlobStore {
     async fn start_upload(&self, repository: &RepositoryName) -> Result<UploadId, StorageError> {
         let id = UploadId::random();
         let dir = self.upload_dir(&id);
-        let tmp_dir = self.tmp_dir();
         let record = SessionRecord {
             repository: repository.to_string(),
         };
@@ -270,7 +269,11 @@ impl BlobStore for FsBlobStore {
                 path: dir.join(SESSION),
                 detail: error.to_string(),
             })?;
-            files::write_atomic(&tmp_dir, &dir.join(SESSION), &record)
+            // Written in place and not flushed: nobody knows the session before this returns,
+            // and a session cut short by a crash reads as unknown (`read_session`), so its client
+            // starts the upload again. Flushing would cost every blob pushed two disk flushes.
+            let path = dir.join(SESSION);
+            fs::write(&path, record).map_err(|source| StorageError::io(&path, "writing", source))
         })
         .await?;
         Ok(id)
@@ -626,8 +629,15 @@ fn read_session(dir: &Path) -> Result<Option<UploadState>, StorageError> {
         path: record_path.clone(),
         detail,
     };
-    let record: SessionRecord =
-        serde_json::from_slice(&record).map_err(|error| damaged(error.to_string()))?;
+    let record: SessionRecord = match serde_json::from_slice(&record) {
+        Ok(record) => record,
+        Err(error) => {
+            // A session record is written without a flush (`start_upload`); one that a crash
+            // cut short is an upload the client must start again, and expiry removes it.
+            tracing::warn!(path = %record_path.display(), %error, "an upload session record is incomplete; treating the upload as unknown");
+            return Ok(None);
+        }
+    };
     let repository = record
         .repository
         .parse()

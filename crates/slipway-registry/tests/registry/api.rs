@@ -785,6 +785,33 @@ async fn a_full_disk_is_insufficient_storage_and_leaves_no_blob() {
 }
 
 #[tokio::test]
+async fn an_upload_whose_session_record_a_crash_cut_short_is_unknown_after_a_restart() {
+    let registry = TestRegistry::start().await;
+    let location = registry.client().start_upload(NAME).await;
+    let id = location.rsplit('/').next().unwrap().to_owned();
+    let dir = registry.stop().await;
+    // The session record is written without a flush: a power loss can leave it empty.
+    let record = dir.path().join("uploads").join(&id).join("session.json");
+    std::fs::write(&record, b"").unwrap();
+
+    let restarted = TestRegistry::start_in(dir, RegistryOptions::default(), None, 16).await;
+    let client = restarted.client();
+    client
+        .get(&location)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN");
+    client
+        .send(
+            Method::PATCH,
+            &location,
+            &[("content-range", "0-4")],
+            Bytes::from_static(b"hello"),
+        )
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN");
+}
+
+#[tokio::test]
 async fn a_blob_upload_survives_a_registry_restart() {
     let registry = TestRegistry::start().await;
     let client = registry.client();
