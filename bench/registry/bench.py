@@ -5,9 +5,10 @@ Run by run.sh, which builds slipway first. Both registries serve plain HTTP on l
 storage directories on the same disk. For each layer size, CLIENTS concurrent skopeo processes
 each push (then pull) a single-layer image of their own, ROUNDS times, the two registries taking
 turns round by round; every skopeo run is one latency sample, and throughput is the bytes moved
-over the wall time of a round. Then a store of
+over the wall time of a round. Then the same with HTTP_CLIENTS clients in one process
+(bench/registry/load), which measures the registries rather than skopeo's start-up. Then a store of
 10,000 manifests (half of them deleted) is garbage-collected by each: slipway online, distribution
-offline as it must be.
+offline as it must be (GC_MANIFESTS=0 skips it).
 
 Prints a Markdown table of the results on stdout.
 """
@@ -27,7 +28,9 @@ import urllib.request
 
 SLIPWAY = os.environ["SLIPWAY_BIN"]
 WORK = os.environ.get("BENCH_DIR", "/var/tmp/slipway-registry-bench")
+LOAD = os.environ["LOAD_BIN"]
 CLIENTS = int(os.environ.get("CLIENTS", "4"))
+HTTP_CLIENTS = int(os.environ.get("HTTP_CLIENTS", "8"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 SIZES_MB = [int(size) for size in os.environ.get("SIZES_MB", "1 10 100").split()]
 GC_MANIFESTS = int(os.environ.get("GC_MANIFESTS", "10000"))
@@ -171,6 +174,45 @@ def transfer_round(registry, base, round_):
             "pull": (CLIENTS * size_mb / pull_wall, pull_latencies)}
 
 
+def http_round(registry, size_mb, round_):
+    """One round of HTTP_CLIENTS clients in one process (bench/registry/load): each pushes an image
+    of its own, all at once, then pulls it back; the same shape of result as transfer_round."""
+    output = subprocess.run([LOAD, f"http://127.0.0.1:{registry.port}", str(HTTP_CLIENTS), str(size_mb), str(round_)],
+                            check=True, capture_output=True, text=True).stdout
+    report = json.loads(output)
+    return {direction: (HTTP_CLIENTS * size_mb / report[direction]["seconds"], report[direction]["latencies"])
+            for direction in ("push", "pull")}
+
+
+def measure(size_mb, transfer):
+    """Rows of (size, direction, registry, MB/s, p50, p99) for `transfer(registry, round)` run
+    ROUNDS times against fresh registries taking turns."""
+    registries = [(name, Registry(f"{name}-{size_mb}", start))
+                  for name, start in (("distribution", start_distribution), ("slipway", start_slipway))]
+    rounds = {name: [] for name, _ in registries}
+    # One untimed round each first: the first push makes each registry create its storage layout
+    # (and Slipway its state store and advisory index), which no later push pays for.
+    for _, registry in registries:
+        transfer(registry, ROUNDS)
+    for round_ in range(ROUNDS):
+        # The registries take turns, the first of each round alternating, so that other work on a
+        # shared machine, and each one's writes still being flushed, weigh on both alike.
+        for name, registry in registries if round_ % 2 == 0 else registries[::-1]:
+            rounds[name].append(transfer(registry, round_))
+    for name, registry in registries:
+        registry.stop()
+        shutil.rmtree(registry.storage, ignore_errors=True)
+    return [(size_mb, direction, name, *summary(rounds[name], direction))
+            for direction in ("push", "pull") for name, _ in registries]
+
+
+def print_rows(rows):
+    print("| layer | direction | registry | throughput (MB/s) | p50 latency (s) | p99 latency (s) |")
+    print("|---|---|---|---|---|---|")
+    for size_mb, direction, name, rate, p50, p99 in rows:
+        print(f"| {size_mb} MB | {direction} | {name} | {rate:.1f} | {p50:.3f} | {p99:.3f} |")
+
+
 def summary(rounds, direction):
     """(mean MB/s, p50 s, p99 s) of one registry's rounds in one direction."""
     rates = [round_[direction][0] for round_ in rounds]
@@ -217,34 +259,21 @@ def populate(port, manifests):
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
-    rows = []
+    skopeo_rows, http_rows = [], []
     for size_mb in SIZES_MB:
         base = os.urandom(size_mb * 1024 * 1024)
-        registries = [(name, Registry(f"{name}-{size_mb}", start))
-                      for name, start in (("distribution", start_distribution), ("slipway", start_slipway))]
-        rounds = {name: [] for name, _ in registries}
-        # One untimed round each first: the first push makes each registry create its storage
-        # layout (and Slipway its state store and advisory index), which no later push pays for.
-        for _, registry in registries:
-            transfer_round(registry, base, ROUNDS)
-        for round_ in range(ROUNDS):
-            # The registries take turns, the first of each round alternating, so that other work on
-            # a shared machine, and each one's writes still being flushed, weigh on both alike.
-            for name, registry in registries if round_ % 2 == 0 else registries[::-1]:
-                rounds[name].append(transfer_round(registry, base, round_))
-        for name, registry in registries:
-            registry.stop()
-            shutil.rmtree(registry.storage, ignore_errors=True)
-        for direction in ("push", "pull"):
-            for name, _ in registries:
-                rows.append((size_mb, direction, name, *summary(rounds[name], direction)))
+        skopeo_rows += measure(size_mb, lambda registry, round_: transfer_round(registry, base, round_))
+        http_rows += measure(size_mb, lambda registry, round_: http_round(registry, size_mb, round_))
 
-    print(f"Transfers: {CLIENTS} concurrent skopeo clients, {ROUNDS} rounds, one single-layer image of its own per client and round.\n")
-    print("| layer | direction | registry | throughput (MB/s) | p50 latency (s) | p99 latency (s) |")
-    print("|---|---|---|---|---|---|")
-    for size_mb, direction, name, rate, p50, p99 in rows:
-        print(f"| {size_mb} MB | {direction} | {name} | {rate:.1f} | {p50:.3f} | {p99:.3f} |")
-
+    print(f"Transfers with skopeo: {CLIENTS} concurrent skopeo processes, {ROUNDS} rounds, "
+          "one single-layer image of its own per client and round.\n")
+    print_rows(skopeo_rows)
+    print(f"\nTransfers over HTTP: {HTTP_CLIENTS} concurrent clients in one process, {ROUNDS} rounds, "
+          "one single-layer image of its own per client and round.\n")
+    print_rows(http_rows)
+    sys.stdout.flush()
+    if GC_MANIFESTS == 0:
+        return
     print(f"\nGarbage collection of {GC_MANIFESTS} manifests, half of them deleted:\n")
     print("| registry | mode | time (s) | result |")
     print("|---|---|---|---|")
