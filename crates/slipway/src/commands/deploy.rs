@@ -500,15 +500,26 @@ pub(super) fn controller(
     platform: Arc<dyn Platform>,
     status: Status,
 ) -> Result<Controller, Failure> {
-    let who = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
     Ok(Controller::new(
         target.store.clone(),
         platform,
-        who,
+        who(),
         Arc::new(move |line: &str| status.line(format!("  {line}"))),
     ))
+}
+
+/// Who a release is recorded as made by: the login name the environment gives, else the name of
+/// the process's account (cron jobs, containers and systemd units often set no `USER`), else its
+/// uid.
+fn who() -> String {
+    let from_environment = ["USER", "LOGNAME"]
+        .into_iter()
+        .filter_map(|key| std::env::var(key).ok())
+        .find(|name| !name.is_empty());
+    let uid = nix::unistd::getuid();
+    from_environment
+        .or_else(|| Some(nix::unistd::User::from_uid(uid).ok()??.name))
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// The daemon of the target's state directory, started in the background when none runs.

@@ -337,6 +337,28 @@ fn a_container_release_killed_mid_deploy_is_converged_and_rolled_back() {
 }
 
 #[test]
+fn a_release_made_where_the_environment_names_no_user_is_by_the_account_running_it() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    let without_user = [
+        ("SLIPWAY_PROXY_LISTEN", "127.0.0.1:0"),
+        ("USER", ""),
+        ("LOGNAME", ""),
+    ];
+    project
+        .slipway_with(&["deploy", "dev"], &without_user)
+        .success();
+
+    let account = Command::new("id").arg("-un").output().unwrap();
+    let account = String::from_utf8(account.stdout).unwrap();
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    assert_eq!(
+        status["services"][0]["serving"]["created_by"],
+        account.trim()
+    );
+}
+
+#[test]
 fn a_canary_is_promoted_from_the_command_line() {
     let project = project();
     let config = project.read("slipway.toml").replace(
