@@ -9,7 +9,9 @@
 //! replay its cache to arrive at that same image, so the build retags it and is done.
 //!
 //! What is left out on purpose: modification times (a fresh checkout of the same commit is the
-//! same input; the engine's cache ignores them too). What makes a fingerprint impossible, so the
+//! same input; the engine's cache ignores them too), and the `created` label (the commit's time,
+//! which the revision label pins already, or for a dirty tree the build's own time, which would
+//! make every fingerprint of a dirty tree new). What makes a fingerprint impossible, so the
 //! engine always builds: a base image that is not in the engine yet (it would be pulled), a
 //! reference that cannot be expanded for certain, and inputs that live outside the context and
 //! can change without any of the above changing (`ADD` of a URL or a git repository,
@@ -28,7 +30,7 @@ use slipway_engine::ContainerEngine;
 use crate::BuildError;
 
 /// Bumped whenever what the fingerprint covers changes, so old labels never match.
-const SCHEME: &str = "slipway-build-fingerprint-v1";
+const SCHEME: &str = "slipway-build-fingerprint-v2";
 
 /// What a build is made from, as far as the fingerprint is concerned.
 pub(crate) struct Inputs<'a> {

@@ -361,11 +361,16 @@ impl PreparedBuild {
         engine: &dyn ContainerEngine,
     ) -> Result<Option<String>, BuildError> {
         let build_args = self.build_args();
+        // The creation time is left out: a clean tree's is its commit's, which the revision label
+        // already pins, and a dirty tree's is the moment of the build, which would make every
+        // fingerprint new and an unchanged dirty tree never reuse its image.
+        let mut labels = self.labels.clone();
+        labels.remove(labels::keys::CREATED);
         fingerprint::compute(
             engine,
             fingerprint::Inputs {
                 context_dir: self.context_dir.clone(),
-                context: self.context_options(None),
+                context: self.context_options_with(&labels),
                 dockerfile: &self.parsed,
                 build_args: &build_args,
                 target: self.request.target.as_deref(),
@@ -413,11 +418,16 @@ impl PreparedBuild {
         if let Some(fingerprint) = fingerprint {
             labels.insert(labels::keys::FINGERPRINT.to_owned(), fingerprint.to_owned());
         }
+        self.context_options_with(&labels)
+    }
+
+    /// The context with the user's Dockerfile carrying `labels`.
+    fn context_options_with(&self, labels: &BTreeMap<String, String>) -> ContextOptions {
         let dockerfile = labels::dockerfile_with_labels(
             &self.dockerfile_text,
             &self.parsed,
             self.request.target.as_deref(),
-            &labels,
+            labels,
         );
         ContextOptions::new(&self.dockerfile)
             .with_generated_dockerfile(dockerfile)

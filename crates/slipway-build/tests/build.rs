@@ -387,6 +387,48 @@ async fn an_image_that_copies_its_whole_context_gets_the_users_dockerfile_and_ke
 }
 
 #[tokio::test]
+async fn an_unchanged_dirty_tree_reuses_its_image_and_an_edit_builds_again() {
+    let engine = engine().await;
+    let scope = TestScope::new(&engine, "dirty");
+    let busybox = busybox_image(&engine, "slipway-test/busybox:build")
+        .await
+        .unwrap();
+    let project = Project::new(
+        &slipway_toml(&scope, ""),
+        &format!("FROM {busybox}\nCOPY app.txt /app.txt\n"),
+    );
+    project.write("app.txt", "v1\n");
+    project.write(".gitignore", ".slipway/\n");
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "app"]);
+    project.write("app.txt", "v2, not committed\n");
+    let store = project.store();
+
+    let (first, output) = build(&engine, &project, &store, BuildRequest::default()).await;
+    assert!(!first.reused, "{output}");
+    assert!(
+        first.references[0].ends_with("-dirty"),
+        "{:?}",
+        first.references
+    );
+    assert_eq!(first.image.labels[keys::DIRTY], "true");
+
+    // Its `created` label is the moment of each build, yet nothing that goes into the image
+    // changed: the image is reused.
+    let (second, output) = build(&engine, &project, &store, BuildRequest::default()).await;
+    assert!(second.reused, "{output}");
+    assert_eq!(second.image.id, first.image.id);
+
+    project.write("app.txt", "v3, not committed either\n");
+    let (third, output) = build(&engine, &project, &store, BuildRequest::default()).await;
+    assert!(!third.reused, "{output}");
+    assert_ne!(third.image.id, first.image.id);
+
+    remove_images(&engine, &third.references).await;
+    remove_images(&engine, &[first.image.id.to_string()]).await;
+}
+
+#[tokio::test]
 async fn a_failing_step_is_recorded_as_failed_with_its_output() {
     let engine = engine().await;
     let scope = TestScope::new(&engine, "failing");
