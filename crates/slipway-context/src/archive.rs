@@ -121,8 +121,9 @@ pub fn write_context(
     out: impl Write,
 ) -> Result<ContextStats, ContextError> {
     let dockerfile = dockerfile_in_context(root, options.dockerfile())?;
-    let ignore =
-        read_dockerignore(root, &options.always_excluded)?.keeping_build_files(&dockerfile);
+    let dockerignore = read_dockerignore(root)?;
+    let ignore = ignore_rules(root, dockerignore.as_deref(), &options.always_excluded)?
+        .keeping_build_files(&dockerfile);
     let mut writer = ContextWriter {
         builder: tar::Builder::new(CountingWriter {
             inner: out,
@@ -131,7 +132,7 @@ pub fn write_context(
         first_path_of_inode: HashMap::new(),
         files: 0,
         generated_dockerfile: options.generated_dockerfile.as_deref(),
-        dockerignore_sent: false,
+        dockerignore: dockerignore.as_deref(),
         mtime: options.mtime,
     };
     let mut parents: Vec<MatchInfo> = Vec::new();
@@ -209,21 +210,32 @@ fn dockerfile_in_context(root: &Path, dockerfile: &Path) -> Result<String, Conte
 }
 
 /// The `.dockerignore` of `root` (none is no rules), followed by `always_excluded`.
-fn read_dockerignore(
+/// The bytes of the `.dockerignore` at `root`, read once: they decide what is left out, and with
+/// a generated Dockerfile they are sent again with a line added.
+fn read_dockerignore(root: &Path) -> Result<Option<Vec<u8>>, ContextError> {
+    let path = root.join(DOCKERIGNORE);
+    match fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ContextError::Unreadable { path, source }),
+    }
+}
+
+/// The rules of `dockerignore` (the file's bytes, if any) with `always_excluded` added.
+fn ignore_rules(
     root: &Path,
+    dockerignore: Option<&[u8]>,
     always_excluded: &[String],
 ) -> Result<DockerIgnore, ContextError> {
-    let path = root.join(".dockerignore");
-    let mut text = match fs::read(&path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => String::new(),
-        Err(source) => return Err(ContextError::Unreadable { path, source }),
-    };
+    let mut text = String::from_utf8_lossy(dockerignore.unwrap_or_default()).into_owned();
     for pattern in always_excluded {
         text.push('\n');
         text.push_str(pattern);
     }
-    DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore { path, source })
+    DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore {
+        path: root.join(DOCKERIGNORE),
+        source,
+    })
 }
 
 /// A relative path with `/` separators, as Docker matches and stores it.
@@ -254,8 +266,8 @@ struct ContextWriter<'a, W: Write> {
     files: u64,
     /// The Dockerfile to build from, sent as [`GENERATED_DOCKERFILE`].
     generated_dockerfile: Option<&'a [u8]>,
-    /// Whether the directory's `.dockerignore` went in (with the generated Dockerfile named).
-    dockerignore_sent: bool,
+    /// The directory's `.dockerignore`, as read before the walk.
+    dockerignore: Option<&'a [u8]>,
     /// The modification time every entry gets, when not its file's.
     mtime: Option<u64>,
 }
@@ -287,7 +299,7 @@ impl<W: Write> ContextWriter<'_, W> {
         if self.generated_dockerfile.is_some() && !file_type.is_dir() {
             match relative {
                 GENERATED_DOCKERFILE => return Ok(()),
-                DOCKERIGNORE => return self.append_dockerignore(path, metadata),
+                DOCKERIGNORE => return self.append_dockerignore(metadata),
                 _ => {}
             }
         }
@@ -317,18 +329,14 @@ impl<W: Write> ContextWriter<'_, W> {
     }
 
     /// The directory's `.dockerignore` (followed if a symlink), with a line naming the generated
-    /// Dockerfile appended.
-    fn append_dockerignore(
-        &mut self,
-        path: &Path,
-        metadata: &Metadata,
-    ) -> Result<(), ContextError> {
-        let mut contents = fs::read(path).map_err(|source| ContextError::Unreadable {
-            path: path.to_owned(),
-            source,
-        })?;
+    /// Dockerfile appended. A link to nothing is left out: one is made instead
+    /// ([`Self::append_generated_files`]).
+    fn append_dockerignore(&mut self, metadata: &Metadata) -> Result<(), ContextError> {
+        let Some(dockerignore) = self.dockerignore else {
+            return Ok(());
+        };
+        let mut contents = dockerignore.to_vec();
         contents.extend_from_slice(format!("\n{GENERATED_DOCKERFILE}\n").as_bytes());
-        self.dockerignore_sent = true;
         self.append_contents(DOCKERIGNORE, &contents, metadata)
     }
 
@@ -343,7 +351,7 @@ impl<W: Write> ContextWriter<'_, W> {
             path: like.to_owned(),
             source,
         })?;
-        if !self.dockerignore_sent {
+        if self.dockerignore.is_none() {
             let made = format!("{GENERATED_DOCKERFILE}\n{DOCKERIGNORE}\n");
             self.append_contents(DOCKERIGNORE, made.as_bytes(), &metadata)?;
         }
@@ -466,7 +474,7 @@ mod tests {
             first_path_of_inode: HashMap::new(),
             files: 0,
             generated_dockerfile: None,
-            dockerignore_sent: false,
+            dockerignore: None,
             mtime: None,
         };
         (writer, dir, metadata)

@@ -317,6 +317,22 @@ fn without_a_dockerignore_one_is_made_that_keeps_itself_and_the_generated_docker
 }
 
 #[test]
+fn a_dockerignore_linking_to_nothing_is_replaced_by_a_made_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    make_tree(root, &["Dockerfile"]);
+    std::os::unix::fs::symlink("missing", root.join(".dockerignore")).unwrap();
+    let options = ContextOptions::new("Dockerfile").with_generated_dockerfile("FROM scratch\n");
+    let entries = context_entries(root, &options);
+    assert_eq!(
+        paths(&entries),
+        ["Dockerfile", ".dockerignore", GENERATED_DOCKERFILE]
+    );
+    let rules = DockerIgnore::parse(&text_of(&entries, ".dockerignore")).unwrap();
+    assert!(rules.is_excluded(Path::new(GENERATED_DOCKERFILE)));
+}
+
+#[test]
 fn a_generated_dockerfile_makes_the_same_tar_for_the_same_tree() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

@@ -518,7 +518,10 @@ fn who() -> String {
         .find(|name| !name.is_empty());
     let uid = nix::unistd::getuid();
     from_environment
-        .or_else(|| Some(nix::unistd::User::from_uid(uid).ok()??.name))
+        .or_else(|| {
+            let account = nix::unistd::User::from_uid(uid).ok().flatten();
+            account.map(|user| user.name)
+        })
         .unwrap_or_else(|| format!("uid {uid}"))
 }
 
