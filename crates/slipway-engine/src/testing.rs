@@ -340,23 +340,36 @@ async fn remove_scope(endpoint: Endpoint, id: &str) {
         .await
     {
         Ok(images) => {
-            let ours = images.into_iter().filter(|image| {
-                image
+            for image in images {
+                // An image the scope labelled is the scope's and goes by id; one it only tagged
+                // (a scope-named alias of a shared base image, say) loses those tags and nothing
+                // else, or a failing test would take the shared image from every other test
+                // (without force, removing one of several tags only untags).
+                let labelled = image
                     .labels
                     .get(TEST_SCOPE_LABEL)
-                    .is_some_and(|value| value == id)
-                    || image.tags.iter().any(|tag| tag.contains(id))
-            });
-            for image in ours {
-                // Parents stay: they are the build cache other tests' builds may be using this
-                // very moment, and removing them fails those builds on Podman.
-                let removal = ImageRemoval {
-                    force: true,
-                    no_prune: true,
+                    .is_some_and(|value| value == id);
+                let references: Vec<&str> = if labelled {
+                    vec![image.id.as_str()]
+                } else {
+                    image
+                        .tags
+                        .iter()
+                        .filter(|tag| tag.contains(id))
+                        .map(String::as_str)
+                        .collect()
                 };
-                match engine.remove_image(image.id.as_str(), removal).await {
-                    Ok(()) | Err(EngineError::ImageNotFound { .. }) => {}
-                    Err(error) => warn("removing an image", error),
+                for reference in references {
+                    // Parents stay: they are the build cache other tests' builds may be using
+                    // this very moment, and removing them fails those builds on Podman.
+                    let removal = ImageRemoval {
+                        force: labelled,
+                        no_prune: true,
+                    };
+                    match engine.remove_image(reference, removal).await {
+                        Ok(()) | Err(EngineError::ImageNotFound { .. }) => {}
+                        Err(error) => warn("removing an image", error),
+                    }
                 }
             }
         }
