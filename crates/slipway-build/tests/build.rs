@@ -286,6 +286,7 @@ async fn unchanged_inputs_reuse_the_image_and_any_changed_input_builds_again() {
     let builds = store.builds(&Default::default()).unwrap();
     assert_eq!(builds.len(), 2, "a reused build is recorded too");
     let newest = builds.iter().max_by_key(|build| build.id.get()).unwrap();
+    let newest = store.build(newest.id).unwrap().unwrap();
     assert_eq!(newest.record.outcome, BuildOutcome::Succeeded);
     assert!(
         newest.record.log.contains("Reusing"),
@@ -463,7 +464,8 @@ async fn a_failing_step_is_recorded_as_failed_with_its_output() {
     );
     let builds = store.builds(&Default::default()).unwrap();
     assert_eq!(builds.len(), 1);
-    let record = &builds[0].record;
+    let build = store.build(builds[0].id).unwrap().unwrap();
+    let record = &build.record;
     assert!(
         matches!(&record.outcome, BuildOutcome::Failed { reason } if reason.contains("failed")),
         "{:?}",

@@ -2,7 +2,9 @@
 //!
 //! [`NewBuild`] is what a caller records once the outcome is known; [`Build`] is the same data read
 //! back with the [`BuildId`] the store gave it. Failed and cancelled builds are recorded too, with
-//! their log, so `slipway builds` can show why a build broke.
+//! their log, so `slipway builds show` can show why a build broke. Listings return
+//! [`BuildSummary`]: the same record without its log, which can run to megabytes and is never read
+//! for a listing.
 
 use std::fmt;
 use std::num::ParseIntError;
@@ -18,11 +20,11 @@ pub trait BuildStore {
     /// Records a finished build in one transaction: afterwards the record is whole or absent.
     fn record_build(&self, build: &NewBuild) -> Result<BuildId, StoreError>;
 
-    /// The build with this id, or `None` if there is none.
+    /// The build with this id, with its log, or `None` if there is none.
     fn build(&self, id: BuildId) -> Result<Option<Build>, StoreError>;
 
-    /// Builds matching `query`, newest first (by start time, then by id).
-    fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError>;
+    /// Builds matching `query`, newest first (by start time, then by id), without their logs.
+    fn builds(&self, query: &BuildQuery) -> Result<Vec<BuildSummary>, StoreError>;
 }
 
 /// The identifier the store gives a build; shown to people as a plain number.
@@ -57,8 +59,12 @@ impl FromStr for BuildId {
 }
 
 /// A build to record. Plain data: the store checks nothing beyond what it can represent.
+///
+/// `Log` is the log's type: a `String` when recorded or read with [`BuildStore::build`],
+/// [`LogOmitted`] in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewBuild {
+#[serde(bound(serialize = "Log: Serialize + LogField"))]
+pub struct NewBuild<Log = String> {
     /// The service from `slipway.toml`.
     pub service: String,
     /// The image id the engine reported; `None` when the build failed before producing one.
@@ -80,8 +86,10 @@ pub struct NewBuild {
     pub git: GitSnapshot,
     /// How the build ended.
     pub outcome: BuildOutcome,
-    /// Everything the engine printed, kept for failed builds as much as for good ones.
-    pub log: String,
+    /// Everything the engine printed, kept for failed builds as much as for good ones. Left out of
+    /// the JSON when a listing left it out.
+    #[serde(skip_serializing_if = "LogField::is_omitted")]
+    pub log: Log,
     /// The Dockerfile stage built (`--target`), if any.
     pub target: Option<String>,
     /// The platform built for (`linux/amd64`), if one was asked for.
@@ -96,12 +104,71 @@ pub struct NewBuild {
 ///
 /// Serializes as one flat object, `id` first, for `slipway builds --json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Build {
+#[serde(bound(serialize = "Log: Serialize + LogField"))]
+pub struct Build<Log = String> {
     /// The store's id for this build.
     pub id: BuildId,
     /// What was recorded.
     #[serde(flatten)]
-    pub record: NewBuild,
+    pub record: NewBuild<Log>,
+}
+
+/// A recorded build as a listing returns it: everything but the log.
+pub type BuildSummary = Build<LogOmitted>;
+
+impl<Log> Build<Log> {
+    /// This build as a listing returns it.
+    pub fn summary(self) -> BuildSummary {
+        Build {
+            id: self.id,
+            record: self.record.without_log(),
+        }
+    }
+}
+
+impl<Log> NewBuild<Log> {
+    /// The same record without its log.
+    pub fn without_log(self) -> NewBuild<LogOmitted> {
+        NewBuild {
+            service: self.service,
+            image_id: self.image_id,
+            digest: self.digest,
+            tags: self.tags,
+            size_bytes: self.size_bytes,
+            layer_count: self.layer_count,
+            started_at: self.started_at,
+            duration: self.duration,
+            git: self.git,
+            outcome: self.outcome,
+            log: LogOmitted,
+            target: self.target,
+            platform: self.platform,
+            dockerfile: self.dockerfile,
+            context: self.context,
+        }
+    }
+}
+
+/// The place of a log a listing did not read; it serializes to nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LogOmitted;
+
+/// What a build's `log` field can hold: the log, or the mark that it was left out.
+pub trait LogField {
+    /// Whether the log was left out (and so is left out of the JSON too).
+    fn is_omitted(&self) -> bool;
+}
+
+impl LogField for String {
+    fn is_omitted(&self) -> bool {
+        false
+    }
+}
+
+impl LogField for LogOmitted {
+    fn is_omitted(&self) -> bool {
+        true
+    }
 }
 
 /// The git state a build was made from.

@@ -72,7 +72,8 @@ mod scan;
 mod sqlite;
 
 pub use build::{
-    Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, GitSnapshot, NewBuild,
+    Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, BuildSummary, GitSnapshot,
+    LogField, LogOmitted, NewBuild,
 };
 pub use error::StoreError;
 pub use registry_event::{

@@ -12,8 +12,8 @@ use rusqlite::{Row, ToSql, Transaction, named_params};
 
 use super::SqliteStore;
 use crate::{
-    Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, GitSnapshot, NewBuild,
-    StoreError,
+    Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, BuildSummary, GitSnapshot,
+    LogOmitted, NewBuild, StoreError,
 };
 
 impl BuildStore for SqliteStore {
@@ -24,12 +24,15 @@ impl BuildStore for SqliteStore {
 
     fn build(&self, id: BuildId) -> Result<Option<Build>, StoreError> {
         self.read(|transaction| {
-            let sql = format!("{SELECT_BUILDS} WHERE b.id = ?");
-            Ok(select(transaction, &sql, &[&id.get()])?.pop())
+            let sql = format!(
+                "SELECT {BUILD_COLUMNS}, l.log FROM builds b \
+                 LEFT JOIN build_logs l ON l.build_id = b.id WHERE b.id = ?"
+            );
+            Ok(select(transaction, &sql, &[&id.get()], |row| row.get("log"))?.pop())
         })
     }
 
-    fn builds(&self, query: &BuildQuery) -> Result<Vec<Build>, StoreError> {
+    fn builds(&self, query: &BuildQuery) -> Result<Vec<BuildSummary>, StoreError> {
         let status = query.status.map(status_name);
         let mut conditions = Vec::new();
         let mut parameters: Vec<&dyn ToSql> = Vec::new();
@@ -49,9 +52,12 @@ impl BuildStore for SqliteStore {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let sql =
-            format!("{SELECT_BUILDS} {filter} ORDER BY b.started_at_ns DESC, b.id DESC LIMIT ?");
-        self.read(|transaction| select(transaction, &sql, &parameters))
+        // No log: a listing never shows one, and logs are the bulk of the database.
+        let sql = format!(
+            "SELECT {BUILD_COLUMNS} FROM builds b {filter} \
+             ORDER BY b.started_at_ns DESC, b.id DESC LIMIT ?"
+        );
+        self.read(|transaction| select(transaction, &sql, &parameters, |_| Ok(LogOmitted)))
     }
 }
 
@@ -142,24 +148,25 @@ fn insert(
     Ok(BuildId::new(id))
 }
 
-/// The columns [`decode`] reads, to be followed by a WHERE clause on `b` (`builds`).
+/// The columns of `builds` (as `b`) that [`decode`] reads.
 ///
-/// A LEFT JOIN, so that a build whose log row is missing fails to decode (the database is
-/// damaged) instead of silently dropping out of every listing.
-const SELECT_BUILDS: &str = "SELECT b.id, b.service, b.image_id, b.digest, b.size_bytes, \
+/// [`BuildStore::build`] adds the log with a LEFT JOIN, so that a build whose log row is missing
+/// fails to decode (the database is damaged) instead of reading as no build.
+const BUILD_COLUMNS: &str = "b.id, b.service, b.image_id, b.digest, b.size_bytes, \
      b.layer_count, b.started_at_ns, b.duration_ns, b.git_commit, b.git_branch, b.git_dirty, \
-     b.outcome, b.failure_reason, b.target, b.platform, b.dockerfile, b.context, l.log \
-     FROM builds b LEFT JOIN build_logs l ON l.build_id = b.id";
+     b.outcome, b.failure_reason, b.target, b.platform, b.dockerfile, b.context";
 
-fn select(
+/// The builds `sql` selects, with their tags and the log `read_log` reads from each row.
+fn select<Log>(
     transaction: &Transaction<'_>,
     sql: &str,
     parameters: &[&dyn ToSql],
-) -> rusqlite::Result<Vec<Build>> {
+    read_log: impl Fn(&Row<'_>) -> rusqlite::Result<Log>,
+) -> rusqlite::Result<Vec<Build<Log>>> {
     let mut builds = transaction
         .prepare_cached(sql)?
-        .query_map(parameters, decode)?
-        .collect::<rusqlite::Result<Vec<Build>>>()?;
+        .query_map(parameters, |row| decode(row, read_log(row)?))?
+        .collect::<rusqlite::Result<Vec<Build<Log>>>>()?;
     let mut tags = transaction
         .prepare_cached("SELECT tag FROM build_tags WHERE build_id = ?1 ORDER BY position")?;
     for build in &mut builds {
@@ -170,8 +177,9 @@ fn select(
     Ok(builds)
 }
 
-/// One row of [`SELECT_BUILDS`] as a [`Build`], without its tags (a separate query reads them).
-fn decode(row: &Row<'_>) -> rusqlite::Result<Build> {
+/// One row of [`BUILD_COLUMNS`] as a [`Build`] with `log`, without its tags (a separate query
+/// reads them).
+fn decode<Log>(row: &Row<'_>, log: Log) -> rusqlite::Result<Build<Log>> {
     Ok(Build {
         id: BuildId::new(row.get("id")?),
         record: NewBuild {
@@ -192,7 +200,7 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Build> {
                 dirty: row.get("git_dirty")?,
             },
             outcome: decode_outcome(row)?,
-            log: row.get("log")?,
+            log,
             target: row.get("target")?,
             platform: row.get("platform")?,
             dockerfile: row.get("dockerfile")?,
@@ -345,14 +353,19 @@ pub(in crate::sqlite) mod tests {
     }
 
     #[test]
-    fn a_build_without_its_log_row_reads_as_corrupt_not_missing() {
+    fn a_build_without_its_log_row_reads_as_corrupt_not_missing_and_listings_never_read_logs() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).unwrap();
-        store.record_build(&sample("api")).unwrap();
+        let id = store.record_build(&sample("api")).unwrap();
         store.lock().execute("DELETE FROM build_logs", []).unwrap();
 
-        let error = store.builds(&BuildQuery::default()).unwrap_err();
+        let error = store.build(id).unwrap_err();
 
         assert!(matches!(&error, StoreError::Corrupt { .. }), "{error:?}");
+        let listed = store.builds(&BuildQuery::default()).unwrap();
+        assert_eq!(
+            listed,
+            [sample("api").without_log()].map(|record| Build { id, record })
+        );
     }
 }

@@ -258,6 +258,13 @@ fn a_build_serializes_flat_with_milliseconds_and_rfc3339_times() {
     );
     let cancelled = serde_json::to_value(BuildOutcome::Cancelled).unwrap();
     assert_eq!(cancelled, serde_json::json!({ "status": "cancelled" }));
+
+    // A listing is the same object without the log, which it never read.
+    let listed = store.builds(&BuildQuery::default()).unwrap();
+    let mut expected = serde_json::to_value(&build).unwrap();
+    expected.as_object_mut().unwrap().remove("log");
+    assert_eq!(serde_json::to_value(&listed[0]).unwrap(), expected);
+    assert_eq!(listed, [build.summary()]);
 }
 
 #[test]

@@ -58,7 +58,8 @@ fn processes_writing_at_once_all_succeed() {
     store.integrity_check().unwrap();
     let builds = store.builds(&BuildQuery::default()).unwrap();
     assert_eq!(builds.len() as u64, WRITERS * BUILDS_PER_WRITER);
-    for build in builds {
+    for listed in builds {
+        let build = store.build(listed.id).unwrap().unwrap();
         assert_eq!(
             build.record,
             generated(sequence_of(&build.record), LOG_BYTES)

@@ -1,8 +1,11 @@
-//! `slipway builds`: the recorded builds, newest first; `slipway builds show ID`: one with its log.
+//! `slipway builds`: the recorded builds, newest first, without their logs (which can be large);
+//! `slipway builds show ID`: one with its log.
 
 use std::process::ExitCode;
 
-use slipway_store::{Build, BuildId, BuildOutcome, BuildQuery, BuildStatus};
+use slipway_store::{
+    Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildSummary, NewBuild,
+};
 
 use crate::cli::{BuildsArgs, BuildsCommand, GlobalArgs, StatusName};
 use crate::output::{self, Table, print_json, print_line};
@@ -43,7 +46,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &BuildsArgs) -> Result<ExitCode, Fa
     Ok(ExitCode::SUCCESS)
 }
 
-fn table(builds: &[Build]) -> Table {
+fn table(builds: &[BuildSummary]) -> Table {
     let mut table = Table::new(vec![
         "ID", "SERVICE", "STATUS", "IMAGE", "TAG", "SIZE", "LAYERS", "TOOK", "COMMIT", "BRANCH",
         "WHEN",
@@ -101,7 +104,7 @@ fn display_tag(references: &[String]) -> String {
         .map_or_else(|| "-".to_owned(), |(_, tag)| tag.to_owned())
 }
 
-fn commit_cell(record: &slipway_store::NewBuild) -> String {
+fn commit_cell<Log>(record: &NewBuild<Log>) -> String {
     let commit: String = record
         .git
         .commit

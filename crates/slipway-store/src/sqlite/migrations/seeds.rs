@@ -173,18 +173,21 @@ fn check_v1(store: &SqliteStore) {
     };
     assert_eq!(
         store.builds(&api).unwrap(),
-        vec![cancelled, succeeded.clone()]
+        vec![cancelled.summary(), succeeded.clone().summary()]
     );
     let api_successes = BuildQuery {
         status: Some(BuildStatus::Succeeded),
         ..api
     };
-    assert_eq!(store.builds(&api_successes).unwrap(), vec![succeeded]);
+    assert_eq!(
+        store.builds(&api_successes).unwrap(),
+        vec![succeeded.summary()]
+    );
     let worker = BuildQuery {
         service: Some("v1-worker".to_owned()),
         ..BuildQuery::default()
     };
-    assert_eq!(store.builds(&worker).unwrap(), vec![failed]);
+    assert_eq!(store.builds(&worker).unwrap(), vec![failed.summary()]);
 }
 
 /// Schema 2: a failed push run with a job of two steps (outputs, an annotation, a skipped step),
