@@ -348,9 +348,25 @@ impl PreparedBuild {
             on_output(&message);
             return Ok((image, true));
         }
-        let image = self
-            .build_on_engine(engine, fingerprint.as_deref(), log, on_output)
-            .await?;
+        let fingerprint = fingerprint.as_deref();
+        let image = match self
+            .build_on_engine(engine, fingerprint, log, on_output)
+            .await
+        {
+            Err(BuildError::Engine(lost)) if lost.is_build_lost_to_concurrent_removal() => {
+                // Not the build's fault: another client removed an image meanwhile (see
+                // `is_build_lost_to_concurrent_removal`). Once more, from a context sent afresh.
+                let message = format!(
+                    "The engine lost this build to an image removed at the same moment ({lost}); \
+                     building again\n"
+                );
+                log.push(&message);
+                on_output(&message);
+                self.build_on_engine(engine, fingerprint, log, on_output)
+                    .await?
+            }
+            built => built?,
+        };
         Ok((image, false))
     }
 

@@ -146,6 +146,22 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// Whether a build failed because another client removed an image at the same moment, so
+    /// that building again succeeds. Podman's storage takes no lock across a build: when an image
+    /// is removed meanwhile, Podman 4 can remove the build's working container or a layer it was
+    /// about to use, and answers "identifier is not a container" or "layer not known".
+    pub fn is_build_lost_to_concurrent_removal(&self) -> bool {
+        const ANSWERS: [&str; 2] = ["identifier is not a container", "layer not known"];
+        match self {
+            EngineError::BuildFailed { message, .. } | EngineError::Failed { message, .. } => {
+                ANSWERS.iter().any(|answer| message.contains(answer))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// An endpoint that did not answer, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unanswered {
@@ -171,6 +187,32 @@ impl fmt::Display for Unanswered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_podmans_answers_to_a_concurrent_removal_make_a_build_worth_repeating() {
+        let build_failed = |message: &str| EngineError::BuildFailed {
+            message: message.to_owned(),
+            output: String::new(),
+        };
+        assert!(
+            build_failed("committing container for step: identifier is not a container")
+                .is_build_lost_to_concurrent_removal()
+        );
+        assert!(
+            build_failed("creating build container: 8f3a: layer not known")
+                .is_build_lost_to_concurrent_removal()
+        );
+        assert!(
+            !build_failed("The command '/bin/sh -c make' returned a non-zero code: 2")
+                .is_build_lost_to_concurrent_removal()
+        );
+        let refused = EngineError::Api {
+            during: "building an image".to_owned(),
+            status: 500,
+            message: "identifier is not a container".to_owned(),
+        };
+        assert!(!refused.is_build_lost_to_concurrent_removal());
+    }
 
     #[test]
     fn not_running_names_every_endpoint_tried_and_why() {

@@ -21,18 +21,32 @@ use crate::image::{
     RegistryCredentials, familiar_reference, split_tag,
 };
 
+/// How many times an inspection is made while Podman answers [`is_lookup_race`].
+const INSPECT_ATTEMPTS: usize = 3;
+
 pub(crate) async fn inspect(
     docker: &Docker,
     reference: &str,
 ) -> Result<Option<ImageDetails>, EngineError> {
     let doing = Doing::new("inspecting an image").image(reference);
-    match docker.inspect_image(reference).await {
-        Ok(image) => image_details(image, doing).map(Some),
-        Err(error) => match translate(error, doing) {
-            EngineError::ImageNotFound { .. } => Ok(None),
-            other => Err(other),
-        },
+    let mut attempt = 1;
+    loop {
+        match docker.inspect_image(reference).await {
+            Ok(image) => return image_details(image, doing).map(Some),
+            Err(error) => match translate(error, doing) {
+                EngineError::ImageNotFound { .. } => return Ok(None),
+                race if is_lookup_race(&race) && attempt < INSPECT_ATTEMPTS => attempt += 1,
+                other => return Err(other),
+            },
+        }
     }
+}
+
+/// Whether an inspection failed only because another client removed some image meanwhile:
+/// Podman 4.3 then answers 500 "IMAGE: image not known", naming an image other than the one
+/// asked for, and the same request made again answers properly. (A missing image is a 404.)
+fn is_lookup_race(error: &EngineError) -> bool {
+    matches!(error, EngineError::Api { status: 500, message, .. } if message.contains("image not known"))
 }
 
 fn image_details(image: ImageInspect, doing: Doing<'_>) -> Result<ImageDetails, EngineError> {
@@ -318,5 +332,20 @@ mod tests {
             vec!["team/app:1"]
         );
         assert!(loaded_images("Getting image source signatures\n").is_empty());
+    }
+
+    #[test]
+    fn only_podmans_500_image_not_known_is_a_lookup_race() {
+        let api = |status, message: &str| EngineError::Api {
+            during: "inspecting an image".to_owned(),
+            status,
+            message: message.to_owned(),
+        };
+        assert!(is_lookup_race(&api(500, "3f2a9c0b1d4e: image not known")));
+        assert!(!is_lookup_race(&api(500, "database is locked")));
+        assert!(!is_lookup_race(&api(400, "image not known")));
+        assert!(!is_lookup_race(&EngineError::ImageNotFound {
+            reference: "app:1".to_owned()
+        }));
     }
 }
