@@ -109,6 +109,24 @@ pub(crate) enum Command {
     /// Import OSV advisories for offline scanning, or show what is imported
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print a shell completion script: `source <(slipway completions bash)`
+    Completions(CompletionsArgs),
+    /// Print the man page slipway(1), or write one page per command with --dir
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write slipway.1 and a page per subcommand (slipway-deploy.1, ...) into DIR instead
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod build;
 mod builds;
 mod bundles;
+mod completions;
 mod config;
 mod daemon;
 mod deploy;
@@ -63,5 +64,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Scan(command) => scan::run(&cli.global, &command, status).await,
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
         Command::Db(command) => scan::db(&cli.global, &command, status),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args, status),
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)] // Tests: a panic is the report.
 
 mod build;
+mod completions;
 mod config;
 mod deploy;
 mod doctor;
