@@ -39,9 +39,11 @@ fn engine_socket() -> PathBuf {
 }
 
 fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    let output = command.output().unwrap_or_else(|error| {
+        panic!(
+            "cannot run {command:?}: {error} (the docker CLI comes from `bash scripts/install-docker-cli-test-tools`)"
+        )
+    });
     assert!(
         output.status.success(),
         "{command:?} failed:\n{}{}",
