@@ -2,20 +2,9 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::Project;
-
-/// A child process killed if the test fails before it exits.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// An upstream answering `hello` to every request, on a thread that lives as long as the test.
 fn upstream() -> SocketAddr {
@@ -37,17 +26,9 @@ fn upstream() -> SocketAddr {
     addr
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET /` through the proxy on `port`; `None` while nothing listens.
-fn get(port: u16) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+/// `GET /` through the proxy at `addr`; `None` when nothing answers.
+fn get(addr: SocketAddr) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -70,30 +51,15 @@ fn the_proxy_serves_a_routes_file_and_stops_cleanly_on_sigterm() {
                 "routes": [{{"backend": "web"}}]}}"#
         ),
     );
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .current_dir(project.path())
-        .args(["proxy", "--listen", &listen, "--routes", "routes.json"])
-        .env("NO_COLOR", "1")
-        .env_remove("SLIPWAY_HOME")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
+    let served = project.serve(&[
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--routes",
+        "routes.json",
+    ]);
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let answer = loop {
-        if let Some(answer) = get(port) {
-            break answer;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the proxy never answered on {listen}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let answer = get(served.addr).expect("the proxy answers once it says it serves");
     assert!(
         answer.starts_with("HTTP/1.1 200") && answer.ends_with("hello"),
         "{answer}"
@@ -109,33 +75,11 @@ fn the_proxy_serves_a_routes_file_and_stops_cleanly_on_sigterm() {
         "{saved}"
     );
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &running.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = running.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the proxy did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    running
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let addr = served.addr;
+    let (status, stderr) = served.terminate();
     assert!(status.success(), "exit {status}\n{stderr}");
     assert!(
-        stderr.contains(&format!("proxy serving http://{listen}")),
+        stderr.contains(&format!("proxy serving http://{addr}")),
         "{stderr}"
     );
     assert!(stderr.contains("SIGTERM: stopping"), "{stderr}");

@@ -2,31 +2,12 @@
 //! embedded registry as a user runs it.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use slipway_registry::Digest;
 
-use crate::support::{Project, require_engine};
-
-/// A child process killed if the test fails before it exits.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::support::{Project, Served, require_engine};
 
 /// One HTTP/1.1 request; the status and body of the answer, `None` while nothing listens.
 fn http(port: u16, method: &str, path: &str, body: &[u8]) -> Option<(u16, String)> {
@@ -55,32 +36,21 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> Option<(u16, String
     Some((status, body))
 }
 
-/// `slipway registry serve` in `project`, waiting until it answers on `port`.
-fn serve(project: &Project, port: u16, extra: &[&str]) -> Running {
-    let mut args = vec![
-        "registry".to_owned(),
-        "serve".to_owned(),
-        "--addr".to_owned(),
-        format!("127.0.0.1:{port}"),
-    ];
-    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
-    let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .current_dir(project.path())
-        .args(&args)
-        .env("NO_COLOR", "1")
-        .env_remove("SLIPWAY_HOME")
-        .env_remove("SLIPWAY_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http(port, "GET", "/v2/", b"").is_none() {
-        assert!(Instant::now() < deadline, "the registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    running
+/// `slipway registry serve` in `project` on port 0, with `extra` arguments: its port, once it says
+/// where it serves.
+fn serve(project: &Project, extra: &[&str]) -> (Served, u16) {
+    let mut args = vec!["registry", "serve", "--addr", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let served = project.serve(&args);
+    let port = served.addr.port();
+    (served, port)
+}
+
+/// Stops the registry with SIGTERM; what it wrote to stderr. It must exit successfully.
+fn stop(served: Served) -> String {
+    let (status, stderr) = served.terminate();
+    assert!(status.success(), "{stderr}");
+    stderr
 }
 
 /// Pushes a one-layer image as `name:tag` over HTTP.
@@ -114,31 +84,11 @@ fn push_image(port: u16, name: &str, tag: &str) -> Digest {
     Digest::sha256(manifest.as_bytes())
 }
 
-fn stop(mut running: Running) -> String {
-    let terminated = Command::new("kill")
-        .args(["-TERM", &running.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let status = running.0.wait().unwrap();
-    let mut stderr = String::new();
-    running
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert!(status.success(), "{stderr}");
-    stderr
-}
-
 #[test]
 fn registry_serve_serves_its_storage_and_stops_on_sigterm() {
     let project = Project::empty();
     project.write("slipway.toml", "[registry.server]\nstorage = \"data\"\n");
-    let port = free_port();
-    let running = serve(&project, port, &[]);
+    let (running, port) = serve(&project, &[]);
     let digest = push_image(port, "shop/web", "v1");
     let (status, body) = http(
         port,
@@ -175,8 +125,7 @@ fn registry_retention_explains_on_dry_run_then_removes_and_gc_frees() {
         "slipway.toml",
         "[[registry.server.retention]]\nrepositories = [\"**\"]\nkeep_last = 1\ndelete_untagged_after = \"1ms\"\n",
     );
-    let port = free_port();
-    let running = serve(&project, port, &[]);
+    let (running, port) = serve(&project, &[]);
     let old = push_image(port, "shop/web", "v1");
     std::thread::sleep(Duration::from_millis(20));
     push_image(port, "shop/web", "v2");
@@ -225,7 +174,7 @@ fn registry_retention_explains_on_dry_run_then_removes_and_gc_frees() {
         "the old manifest, its config and its layer: {report}"
     );
 
-    let running = serve(&project, port, &[]);
+    let (running, port) = serve(&project, &[]);
     assert_eq!(
         http(port, "GET", "/v2/shop/web/tags/list", b"").unwrap().1,
         r#"{"name":"shop/web","tags":["v2"]}"#
@@ -297,8 +246,7 @@ fn build_push_stores_every_tag_in_the_embedded_registry_and_push_does_it_again()
         .collect();
     tags.sort();
 
-    let port = free_port();
-    let running = serve(&project, port, &[]);
+    let (running, port) = serve(&project, &[]);
     let (status, body) = http(port, "GET", &format!("/v2/{name}/tags/list"), b"").unwrap();
     assert_eq!(status, 200, "{body}");
     let listed: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -4,10 +4,13 @@
 //! (`localhost/NAME/SERVICE`) or container names, and its drop removes the images its builds made
 //! (found by the project label `slipway build` gives them): a test leaves nothing in the engine.
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use slipway_build::labels::keys::PROJECT as PROJECT_LABEL;
 use slipway_engine::{ContainerEngine, DockerEngine, EndpointChoice, ImageFilter, ImageRemoval};
@@ -138,6 +141,50 @@ impl Project {
         self.slipway_with(args, &[])
     }
 
+    /// Starts `slipway ARGS` (a server told to listen on port 0) and waits for the line saying
+    /// where it serves.
+    pub(crate) fn serve(&self, args: &[&str]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .current_dir(self.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("SLIPWAY_HOME")
+            .env_remove("SLIPWAY_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (report, reported) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = serving_address(&line) {
+                    let _ = report.send(addr);
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let mut served = Served {
+            child,
+            stderr: Some(reader),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        // Ends early, with the output, when the server exits before saying where it serves.
+        match reported.recv_timeout(SERVER_PATIENCE) {
+            Ok(addr) => served.addr = addr,
+            Err(error) => {
+                let _ = served.child.kill();
+                let output = served.stderr.take().unwrap().join().unwrap();
+                panic!("slipway {args:?} never said where it serves ({error}):\n{output}");
+            }
+        }
+        served
+    }
+
     pub(crate) fn slipway_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
         command
@@ -151,6 +198,56 @@ impl Project {
         }
         Run::from(command.output().unwrap())
     }
+}
+
+/// A `slipway` server (`proxy`, `registry serve`) running in the background on port 0, at the
+/// address it reported: no port is picked, released and bound again, so none can be taken by
+/// another test in between. Killed if the test fails before it stops it.
+pub(crate) struct Served {
+    child: Child,
+    /// Everything it writes to stderr, once it exits.
+    stderr: Option<JoinHandle<String>>,
+    /// Where it serves.
+    pub(crate) addr: SocketAddr,
+}
+
+/// How long a server may take to start or stop, even on a loaded machine.
+const SERVER_PATIENCE: Duration = Duration::from_secs(60);
+
+impl Served {
+    /// Sends SIGTERM and waits for the exit; its status and everything it wrote to stderr.
+    pub(crate) fn terminate(mut self) -> (ExitStatus, String) {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        let deadline = Instant::now() + SERVER_PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "it did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let stderr = self.stderr.take().unwrap().join().unwrap();
+        (status, stderr)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in a "... serving http://ADDR ..." line.
+fn serving_address(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line
+        .split_once("serving http://")
+        .or_else(|| line.split_once("serving https://"))?;
+    rest.split_whitespace().next()?.parse().ok()
 }
 
 impl Drop for Project {
