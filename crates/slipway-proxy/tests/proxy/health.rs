@@ -10,10 +10,13 @@ use crate::support::{TestProxy, TestUpstream, backend, eventually, pool, refused
 
 fn checked(pools: Vec<slipway_proxy::Pool>) -> RoutingTable {
     let mut web = backend("web", pools);
+    // The test upstreams answer at once: a generous timeout keeps a loaded machine from failing
+    // checks nobody meant to fail (the timeout itself has its own test, with an upstream that
+    // never answers); the interval is what makes the states change quickly.
     web.health_check = Some(ActiveHealthCheck {
         path: "/healthz".to_owned(),
-        interval: Duration::from_millis(50),
-        timeout: Duration::from_millis(40),
+        interval: Duration::from_millis(500),
+        timeout: Duration::from_millis(500),
         healthy_threshold: 2,
         unhealthy_threshold: 2,
     });
@@ -142,4 +145,39 @@ async fn an_upstream_that_is_down_when_checks_start_is_taken_out() {
         error.last_check_error.unwrap().contains("connecting to"),
         "the report names the connection failure"
     );
+}
+
+#[tokio::test]
+async fn a_check_without_an_answer_within_its_timeout_fails() {
+    let live = TestUpstream::start("live").await;
+    // Bound and listening, so connecting succeeds (the kernel completes the handshake), but
+    // never accepting: no answer ever comes, however long the check waits or however loaded the
+    // machine is. Held until the test ends.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = TestProxy::start().await;
+    let (mut backends, routes) = checked(vec![pool("v1", 1, &[&live])]).into_parts();
+    backends[0].pools[0].upstreams.push(Upstream {
+        id: UpstreamId::new("silent").unwrap(),
+        addr: silent.local_addr().unwrap(),
+    });
+    proxy
+        .apply(RoutingTable::new(backends, routes).unwrap())
+        .await;
+    eventually("silent is unhealthy", || {
+        state_of(&proxy.proxy.upstream_health(), "silent") == HealthState::Unhealthy
+    })
+    .await;
+    let report = proxy.proxy.upstream_health();
+    let silent_report = report
+        .iter()
+        .find(|entry| entry.upstream.as_str() == "silent")
+        .unwrap();
+    assert_eq!(
+        silent_report.last_check_error.as_deref(),
+        Some("GET /healthz took longer than 500ms")
+    );
+    eventually("live stays in service", || {
+        state_of(&proxy.proxy.upstream_health(), "live") == HealthState::Healthy
+    })
+    .await;
 }

@@ -320,15 +320,41 @@ pub(crate) struct Outcome {
 pub(crate) struct Load {
     stop: CancellationToken,
     task: JoinHandle<Vec<Outcome>>,
+    answers: Answers,
 }
+
+/// How many requests each upstream answered so far, by the name it answered with.
+type Answers = Arc<std::sync::Mutex<BTreeMap<String, usize>>>;
 
 impl Load {
     /// Sends `GET path` to `addr`.
     pub(crate) fn start(addr: SocketAddr, path: &str, per_second: u32, limit: Duration) -> Load {
         let stop = CancellationToken::new();
         let url = format!("http://{addr}{path}");
-        let task = tokio::spawn(generate(url, per_second, limit, stop.clone()));
-        Load { stop, task }
+        let answers = Answers::default();
+        let task = tokio::spawn(generate(
+            url,
+            per_second,
+            limit,
+            stop.clone(),
+            Arc::clone(&answers),
+        ));
+        Load {
+            stop,
+            task,
+            answers,
+        }
+    }
+
+    /// How many requests so far got an answer from an upstream whose name starts with `prefix`:
+    /// what a test waits on instead of a time.
+    pub(crate) fn answered_by(&self, prefix: &str) -> usize {
+        let answers = self.answers.lock().unwrap();
+        answers
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(_, count)| count)
+            .sum()
     }
 
     /// Stops sending and waits for the answers.
@@ -346,6 +372,7 @@ async fn generate(
     per_second: u32,
     limit: Duration,
     stop: CancellationToken,
+    answers: Answers,
 ) -> Vec<Outcome> {
     let client = http_client();
     let slots = Arc::new(tokio::sync::Semaphore::new(256));
@@ -361,6 +388,7 @@ async fn generate(
         let slot = Arc::clone(&slots).acquire_owned().await.unwrap();
         let client = client.clone();
         let url = url.clone();
+        let answers = Arc::clone(&answers);
         requests.spawn(async move {
             let sent = Instant::now();
             let request = Request::get(url).body(Full::default()).unwrap();
@@ -383,6 +411,9 @@ async fn generate(
                     }
                 };
             drop(slot);
+            if let Ok(name) = &result {
+                *answers.lock().unwrap().entry(name.clone()).or_default() += 1;
+            }
             Outcome { sent, result }
         });
     }

@@ -1,15 +1,21 @@
-//! The product's promise: switching the table under load drops nothing. A bounded client sends
-//! 400 requests/s, each taking the upstream 20 ms (so several are always in flight), while the
-//! table moves through six generations of upstreams (a canary step, then the full switch). Each
-//! old generation is killed outright, connections and all, the moment its drain ends: any
-//! request the drain missed would fail.
+//! The product's promise: switching the table under load drops nothing. A client sends 400
+//! requests/s, each taking the upstream 20 ms (so several are always in flight), while the table
+//! moves through six generations of upstreams (a canary step, then the full switch). Each old
+//! generation is killed outright, connections and all, the moment its drain ends: any request the
+//! drain missed would fail. Each step waits for the traffic it needs (answers from the generation
+//! in service), never for a time, so a slow machine makes the run longer, not different; how fast
+//! a switch is belongs to bench/proxy.
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Load, TestProxy, TestUpstream, pool, single};
+use crate::support::{Load, PATIENCE, TestProxy, TestUpstream, eventually, pool, single};
 
 const GENERATIONS: usize = 6;
 const REQUESTS_PER_SECOND: u32 = 400;
+/// Answers a generation gives before its canary starts, and after the full switch to it.
+const ANSWERS_PER_GENERATION: usize = 40;
+/// Answers the canary's 10% gives before the full switch.
+const CANARY_ANSWERS: usize = 4;
 
 async fn generation(number: usize) -> Vec<TestUpstream> {
     vec![
@@ -36,17 +42,23 @@ async fn switching_pools_under_load_drops_nothing() {
         .apply(single(vec![pool("g0", 1, &[&current[0], &current[1]])]))
         .await;
 
-    let started = Instant::now();
+    // Stopped once the last generation has served; the limit only bounds a hung run.
     let load = Load::start(
         proxy.proxy.listen_addr(),
         "/slow?ms=20",
         REQUESTS_PER_SECOND,
-        Duration::from_secs(30),
+        PATIENCE * GENERATIONS as u32,
     );
     // From each instant on, no request may be answered by a generation older than this.
     let mut oldest_allowed: Vec<(Instant, usize)> = Vec::new();
     for number in 1..=GENERATIONS {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        let serving = format!("g{}-", number - 1);
+        let served_before = load.answered_by(&serving);
+        eventually(
+            &format!("generation {} answered requests", number - 1),
+            || load.answered_by(&serving) >= served_before + ANSWERS_PER_GENERATION,
+        )
+        .await;
         let next = generation(number).await;
         let (old_pool, new_pool) = (format!("g{}", number - 1), format!("g{number}"));
         proxy
@@ -56,7 +68,12 @@ async fn switching_pools_under_load_drops_nothing() {
             ]))
             .await;
         oldest_allowed.push((Instant::now(), number - 1));
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        let canary = format!("g{number}-");
+        eventually(
+            &format!("the canary of generation {number} answered"),
+            || load.answered_by(&canary) >= CANARY_ANSWERS,
+        )
+        .await;
         let applied = proxy
             .apply(single(vec![pool(&new_pool, 100, &[&next[0], &next[1]])]))
             .await;
@@ -68,9 +85,13 @@ async fn switching_pools_under_load_drops_nothing() {
             upstream.kill().await;
         }
     }
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    let last = format!("g{GENERATIONS}-");
+    let served_before = load.answered_by(&last);
+    eventually("the last generation answered requests", || {
+        load.answered_by(&last) >= served_before + ANSWERS_PER_GENERATION
+    })
+    .await;
     let outcomes = load.finish().await;
-    let elapsed = started.elapsed().as_secs_f64();
 
     let failures: Vec<&String> = outcomes
         .iter()
@@ -82,11 +103,6 @@ async fn switching_pools_under_load_drops_nothing() {
         failures.len(),
         outcomes.len(),
         &failures[..failures.len().min(5)]
-    );
-    let rate = outcomes.len() as f64 / elapsed;
-    assert!(
-        rate >= 200.0,
-        "the load was {rate:.0} requests/s, below the 200 the test promises"
     );
 
     let mut served = [0usize; GENERATIONS + 1];
@@ -108,7 +124,7 @@ async fn switching_pools_under_load_drops_nothing() {
         "every generation served: {served:?}"
     );
     eprintln!(
-        "{} requests in {elapsed:.1} s ({rate:.0}/s), per generation {served:?}, none failed",
+        "{} requests, per generation {served:?}, none failed",
         outcomes.len()
     );
 }
