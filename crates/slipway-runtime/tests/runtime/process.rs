@@ -38,6 +38,9 @@ fn shell(name: &str, command: &str) -> ReplicaSpec {
     .unwrap()
 }
 
+/// How long a test waits for something that takes moments, even on a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(20);
+
 fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
@@ -166,10 +169,22 @@ async fn on_failure_gives_up_after_its_limit() {
 async fn a_stop_kills_what_ignores_sigterm_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = ProcessRuntime::open(dir.path()).await.unwrap();
-    // The shell and the sleep it starts both ignore SIGTERM.
-    let spec = shell("stubborn", "trap '' TERM; sleep 60 & wait; sleep 60");
+    // The shell and the sleep it starts both ignore SIGTERM; the marker says both are set up, so
+    // the SIGTERM cannot come before the trap does.
+    let trapped = dir.path().join("trapped");
+    let spec = shell(
+        "stubborn",
+        &format!(
+            "trap '' TERM; sleep 60 & : > '{}'; wait; sleep 60",
+            trapped.display()
+        ),
+    );
     let replica = runtime.start(&spec).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually("the replica ignores SIGTERM", PATIENCE, || {
+        let trapped = trapped.clone();
+        async move { trapped.exists() }
+    })
+    .await;
     let pids_before = marked_processes(dir.path(), "stubborn");
     assert!(!pids_before.is_empty());
 
@@ -183,7 +198,10 @@ async fn a_stop_kills_what_ignores_sigterm_after_the_grace_period() {
         started.elapsed() >= Duration::from_millis(300),
         "SIGTERM alone must not have ended it"
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "the stop must not wait for the 60 s sleeps"
+    );
     assert!(
         marked_processes(dir.path(), "stubborn").is_empty(),
         "every process of the group is gone"
@@ -293,12 +311,20 @@ async fn stats_measure_a_busy_replica() {
         ))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-
-    let stats = runtime.stats(&replica.id).await.unwrap();
-
-    assert!(stats.cpu_percent > 20.0, "{stats:?}");
-    assert!(stats.memory_bytes > 64 << 20, "{stats:?}");
+    // Sampled until the replica is busy and has its buffer, however long a loaded machine takes
+    // to start node: the test is that the samples see it, not how soon.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let stats = loop {
+        let sample = runtime.stats(&replica.id).await.unwrap();
+        if sample.cpu_percent > 20.0 && sample.memory_bytes > 64 << 20 {
+            break sample;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replica never showed busy: {sample:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(
         stats.memory_percent > 0.0 && stats.memory_percent < 100.0,
         "{stats:?}"
