@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use std::collections::BTreeMap;
 
@@ -65,8 +64,9 @@ pub(crate) struct Case {
     /// The case needs the container engine.
     #[serde(default)]
     pub(crate) engine: bool,
-    /// Press Ctrl-C after this many milliseconds.
-    pub(crate) interrupt_after_ms: Option<u64>,
+    /// Press Ctrl-C once a step prints a line containing this: when the step has started, however
+    /// long a loaded machine took to get there.
+    pub(crate) interrupt_on_line: Option<String>,
     pub(crate) parallel: Option<usize>,
     pub(crate) expect: Expect,
 }
@@ -242,14 +242,34 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Every event, kept.
+/// Every event, kept; and the Ctrl-C a case asks for, pressed on the line it names.
 #[derive(Default)]
 pub(crate) struct Recorder {
     pub(crate) events: Mutex<Vec<RunEvent>>,
+    interrupt_on_line: Mutex<Option<(String, Interrupt)>>,
+}
+
+impl Recorder {
+    fn interrupting_on(line: Option<String>, interrupt: &Interrupt) -> Recorder {
+        Recorder {
+            interrupt_on_line: Mutex::new(line.map(|line| (line, interrupt.clone()))),
+            ..Recorder::default()
+        }
+    }
 }
 
 impl Observer for Recorder {
     fn event(&self, event: RunEvent) {
+        if let RunEvent::Line { text, .. } = &event {
+            let mut trigger = self.interrupt_on_line.lock().unwrap();
+            if trigger
+                .as_ref()
+                .is_some_and(|(line, _)| text.contains(line.as_str()))
+                && let Some((_, interrupt)) = trigger.take()
+            {
+                interrupt.interrupt();
+            }
+        }
         self.events.lock().unwrap().push(event);
     }
 }
@@ -351,15 +371,11 @@ pub(crate) async fn run_case(name: &str, engine: Option<Arc<dyn ContainerEngine>
         assert_eq!(&ran, workflows, "{name}: workflows that run");
     }
     let store = Arc::new(SqliteStore::open(scratch.state.path()).unwrap());
-    let recorder = Arc::new(Recorder::default());
     let interrupt = Interrupt::new();
-    if let Some(after) = case.interrupt_after_ms {
-        let interrupt = interrupt.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(after)).await;
-            interrupt.interrupt();
-        });
-    }
+    let recorder = Arc::new(Recorder::interrupting_on(
+        case.interrupt_on_line.clone(),
+        &interrupt,
+    ));
     let runtime = Runtime {
         store: store.clone(),
         engine,
