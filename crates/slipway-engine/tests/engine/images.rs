@@ -367,3 +367,39 @@ async fn push_and_pull_report_an_unreachable_registry() {
         .await
         .unwrap();
 }
+
+/// Podman 4.3 answers an inspection with a 500 naming another image ("image not known") when
+/// some image is removed at that moment; `inspect_image` asks again. Here images are made and
+/// removed without pause while another image is inspected over and over: every inspection must
+/// find it.
+#[tokio::test]
+async fn inspections_find_the_image_while_other_images_are_removed() {
+    let engine = engine().await;
+    let base = base(&engine).await;
+    let scope = TestScope::new(&engine, "inspect_while_removing");
+    const IMAGES: usize = 15;
+    let remover = {
+        let engine = engine.clone();
+        let tag = scope.name("churn");
+        tokio::spawn(async move {
+            for number in 0..IMAGES {
+                let reference = format!("{tag}:{number}");
+                let rootfs = context(&[("number", &number.to_string())]);
+                let id = engine.import_image(rootfs, &reference).await.unwrap();
+                let removal = ImageRemoval {
+                    force: true,
+                    no_prune: false,
+                };
+                engine.remove_image(id.as_str(), removal).await.unwrap();
+            }
+        })
+    };
+    let mut inspections = 0;
+    while !remover.is_finished() {
+        let details = engine.inspect_image(&base).await.unwrap();
+        assert!(details.is_some(), "{base} went missing from an inspection");
+        inspections += 1;
+    }
+    remover.await.unwrap();
+    assert!(inspections > 0);
+}
