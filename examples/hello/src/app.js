@@ -11,6 +11,8 @@
 //   ERROR_RATE=0.25          that share of requests to / answers 500 (the app's own 5xx)
 //   STARTUP_DELAY_SECONDS=N  the server starts listening N seconds late (server.js)
 //   CRASH_AFTER_SECONDS=N    the process exits with status 1 after N seconds (server.js)
+//   CRASH_AFTER_REQUESTS=N   the process exits with status 1 once it has answered N requests to /
+//                            (server.js): a crash a test triggers when it chooses, not on a timer
 
 const { RedisClient, parseRedisUrl } = require('./redis');
 
@@ -27,6 +29,7 @@ function settingsFrom(env) {
     errorRate: clampRate(Number.parseFloat(env.ERROR_RATE || '0')),
     startupDelaySeconds: nonNegative(Number.parseFloat(env.STARTUP_DELAY_SECONDS || '0')),
     crashAfterSeconds: nonNegative(Number.parseFloat(env.CRASH_AFTER_SECONDS || '0')),
+    crashAfterRequests: Math.floor(nonNegative(Number.parseInt(env.CRASH_AFTER_REQUESTS || '0', 10))),
     redisUrl: env.REDIS_URL || '',
   };
 }

@@ -15,8 +15,19 @@ const visits = visitCounter(settings.redisUrl);
 const server = http.createServer(async (request, response) => {
   const answer = await respond(request.method, request.url, settings, visits);
   response.writeHead(answer.status, answer.headers);
-  response.end(request.method === 'HEAD' ? undefined : answer.body);
+  response.end(request.method === 'HEAD' ? undefined : answer.body, () => crashWhenDue(request.url));
 });
+
+// Requests to / answered, counted only when CRASH_AFTER_REQUESTS asks for a crash.
+let answered = 0;
+function crashWhenDue(url) {
+  if (settings.crashAfterRequests === 0 || url.split('?')[0] !== '/') return;
+  answered += 1;
+  if (answered >= settings.crashAfterRequests) {
+    console.error(`crashing after ${answered} requests to /, as CRASH_AFTER_REQUESTS asks`);
+    process.exit(1);
+  }
+}
 // Keep-alive connections outlive the proxy's idle timeout, never the other way round.
 server.keepAliveTimeout = 65_000;
 

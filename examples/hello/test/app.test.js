@@ -31,10 +31,14 @@ test('ERROR_RATE answers 500 to that share of requests', () => {
 });
 
 test('bad failure settings fall back to safe values', () => {
-  const settings = settingsFrom({ ERROR_RATE: 'lots', STARTUP_DELAY_SECONDS: '-3', CRASH_AFTER_SECONDS: 'x' });
+  const settings = settingsFrom({
+    ERROR_RATE: 'lots', STARTUP_DELAY_SECONDS: '-3', CRASH_AFTER_SECONDS: 'x', CRASH_AFTER_REQUESTS: '-2',
+  });
   assert.equal(settings.errorRate, 0);
   assert.equal(settings.startupDelaySeconds, 0);
   assert.equal(settings.crashAfterSeconds, 0);
+  assert.equal(settings.crashAfterRequests, 0);
+  assert.equal(settingsFrom({ CRASH_AFTER_REQUESTS: '3' }).crashAfterRequests, 3);
   assert.equal(settingsFrom({ ERROR_RATE: '7' }).errorRate, 1);
 });
 

@@ -19,6 +19,12 @@ async fn a_release_that_fails_its_health_check_never_takes_traffic() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_crashing_after_the_switch_rolls_back_to_the_warm_release() {
+    scenarios::a_replica_crashing_after_the_switch_rolls_back_to_the_warm_release(harness().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rolling_replaces_replicas_one_by_one_under_load() {
     scenarios::rolling_replaces_replicas_one_by_one_under_load(harness().await).await;
 }

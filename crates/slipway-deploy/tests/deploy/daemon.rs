@@ -183,7 +183,7 @@ async fn a_restarted_daemon_restores_routes_and_adopts_its_replicas() {
         "adopted, not restarted: {after:?}"
     );
     let load = Load::start(again.client.proxy_address(), &key.public_host(), 100);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    load.until_answered(100).await;
     let served = load.stop().await;
     assert_no_failures(&served, &lines.lock().unwrap().join("\n"));
     assert_eq!(

@@ -21,7 +21,7 @@ pub(crate) async fn blue_green_switches_under_load_and_rolls_back_warm(harness: 
         harness.transcript()
     );
     let load = Load::start(harness.proxy(), &harness.key.public_host(), RATE);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    load.until_answered(RATE.into()).await;
 
     let second = harness.deploy(harness.hello(&[("APP_VERSION", "2")])).await;
 
@@ -135,21 +135,34 @@ pub(crate) async fn a_release_that_fails_its_health_check_never_takes_traffic(ha
     harness.tear_down().await;
 }
 
-/// Every replica of the release crashes while it serves all the traffic: the requests those crashes
-/// cut are lost whatever a deploy tool does, so no load runs here. What is tested is that the
-/// traffic goes back to the warm release, and that the record says why.
+/// A replica of the release crashes while it serves all the traffic. The crash follows an event,
+/// not a timer: the release's replicas exit once they have answered a request to `/`
+/// (`CRASH_AFTER_REQUESTS=1`), and a light load sends requests throughout, so the first one the
+/// new release answers after the switch crashes it, inside the verify window however slow the
+/// machine. The requests a crash cuts are lost whatever a deploy tool does, so that load's
+/// failures do not count. What is tested is that the traffic goes back to the warm release, and
+/// that the record says why.
 pub(crate) async fn a_replica_crashing_after_the_switch_rolls_back_to_the_warm_release(
     harness: Harness,
 ) {
     let first = harness.deploy(harness.hello(&[("APP_VERSION", "1")])).await;
-    let mut crashing = harness.hello(&[("CRASH_AFTER_SECONDS", "1.5")]);
-    crashing.plan.verify = Duration::from_secs(5);
+    let trigger = Load::start(harness.proxy(), &harness.key.public_host(), 20);
+    let mut crashing = harness.hello(&[("APP_VERSION", "2"), ("CRASH_AFTER_REQUESTS", "1")]);
+    // Ends early, at the crash: the window only has to outlast the first request after the switch.
+    crashing.plan.verify = Duration::from_secs(120);
 
     let report = harness.deploy(crashing).await;
 
+    let triggered = trigger.stop().await;
     let DeployResult::RolledBack { reason } = &report.result else {
         panic!("{report:?}\n{}", harness.transcript())
     };
+    assert!(
+        triggered
+            .by_release
+            .contains_key(&report.release.to_string()),
+        "the crash followed a request the new release answered: {triggered:?}"
+    );
     assert!(
         reason.contains("crashed") || reason.contains("exited") || reason.contains("in the proxy"),
         "{reason}"
@@ -162,7 +175,7 @@ pub(crate) async fn a_replica_crashing_after_the_switch_rolls_back_to_the_warm_r
     assert_eq!(state.current, first.release);
     assert!(harness.replicas_of(report.release).await.is_empty());
     let load = Load::start(harness.proxy(), &harness.key.public_host(), RATE);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    load.until_answered(RATE.into()).await;
     let after = load.stop().await;
     assert_no_failures(&after, &harness.transcript());
     assert_eq!(

@@ -359,6 +359,21 @@ impl Load {
         self.report.lock().unwrap().clone()
     }
 
+    /// Waits until `count` more requests than now have been answered or have failed: a test
+    /// waits for traffic, not for a time in which some traffic should have flowed.
+    pub(crate) async fn until_answered(&self, count: u64) {
+        let seen = |report: &LoadReport| {
+            report.by_release.values().sum::<u64>() + report.failures.len() as u64
+        };
+        let target = seen(&self.snapshot()) + count;
+        eventually(
+            &format!("{count} requests were answered"),
+            Duration::from_secs(60),
+            || seen(&self.snapshot()) >= target,
+        )
+        .await;
+    }
+
     /// Stops and returns what it saw.
     pub(crate) async fn stop(self) -> LoadReport {
         self.stop.store(true, Ordering::Relaxed);
