@@ -144,6 +144,14 @@ pub enum EvalErrorKind {
         /// The JSON parser's message.
         reason: String,
     },
+    /// `case()` with a predicate that is not a boolean.
+    #[error(
+        "case(): a predicate must be a boolean, not {found}; compare it explicitly (for example `x == 'yes'`)"
+    )]
+    CasePredicateNotBoolean {
+        /// The type the predicate evaluated to.
+        found: &'static str,
+    },
     /// `hashFiles()` could not hash the workspace.
     #[error("hashFiles(): {0}")]
     HashFiles(String),

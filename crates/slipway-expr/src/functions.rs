@@ -52,18 +52,27 @@ fn hash_files(evaluator: &Evaluator<'_>, args: &[Value], span: Span) -> Result<V
         .map_err(|e| EvalError::new(EvalErrorKind::HashFiles(e.to_string()), span))
 }
 
-/// `case(pred1, val1, pred2, val2, ..., default)`: the value after the first truthy predicate,
-/// else the default. Predicates after the first truthy one, and values not chosen, are never
+/// `case(pred1, val1, pred2, val2, ..., default)`: the value after the first `true` predicate,
+/// else the default. A predicate must be a boolean (GitHub refuses anything else rather than
+/// coercing it). Predicates after the first true one, and values not chosen, are never
 /// evaluated.
 fn case(evaluator: &Evaluator<'_>, args: &[Expr]) -> Result<Value, EvalError> {
     let Some((default, pairs)) = args.split_last() else {
         return Ok(Value::Null);
     };
     for pair in pairs.chunks(2) {
-        if let [predicate, value] = pair
-            && evaluator.value(predicate)?.is_truthy()
-        {
-            return evaluator.value(value);
+        let [predicate, value] = pair else { continue };
+        match evaluator.value(predicate)? {
+            Value::Bool(true) => return evaluator.value(value),
+            Value::Bool(false) => {}
+            other => {
+                return Err(EvalError::new(
+                    EvalErrorKind::CasePredicateNotBoolean {
+                        found: other.type_name(),
+                    },
+                    predicate.span(),
+                ));
+            }
         }
     }
     evaluator.value(default)
@@ -78,16 +87,20 @@ fn contains(search: &Value, item: &Value) -> bool {
     }
 }
 
-/// `join(array, separator)`: the string forms of the elements with `separator` (default `,`)
-/// between them; anything that is not an array is converted to a string on its own.
+/// `join(array, separator)`: the string forms of the elements with `separator` (default `,`,
+/// also used when the separator given is an array or object) between them; a string, number,
+/// boolean or null is converted to a string on its own, and an object gives `''`.
 fn join(value: &Value, separator: Option<&Value>) -> String {
-    let separator = separator.map_or_else(|| ",".to_owned(), Value::to_string);
+    let separator = separator
+        .filter(|s| !matches!(s, Value::Array(_) | Value::Object(_)))
+        .map_or_else(|| ",".to_owned(), Value::to_string);
     match value {
         Value::Array(items) => items
             .iter()
             .map(Value::to_string)
             .collect::<Vec<_>>()
             .join(&separator),
+        Value::Object(_) => String::new(),
         other => other.to_string(),
     }
 }

@@ -2,16 +2,25 @@
 //!
 //! Recursive descent over GitHub's precedence table, loosest first: `||`, `&&`, `==`/`!=`,
 //! `<`/`<=`/`>`/`>=`, `!`, then the postfix forms `.name`, `.*`, `[index]`. Every binary
-//! operator is left-associative. Nesting is bounded ([`MAX_DEPTH`]) so hostile input cannot
-//! exhaust the stack of the parser or of anything walking the tree afterwards.
+//! operator is left-associative. Nesting is bounded twice: by GitHub's own limit
+//! ([`MAX_DEPTH`], counted the way GitHub counts it), and, while parsing, by a larger bound on
+//! the syntax tree so that hostile input cannot exhaust the stack of the parser or of anything
+//! walking the tree afterwards.
 
 use thiserror::Error;
 
 use crate::ast::{BinaryOp, Call, Expr, ExprKind, Function, Literal, Span};
 use crate::lexer::{Token, tokenize};
 
-/// How deep a syntax tree may nest (GitHub rejects expressions nested too deeply as well).
-pub const MAX_DEPTH: usize = 100;
+/// How deep an expression may nest, as GitHub limits it (`ExpressionConstants.MaxDepth` of the
+/// Actions runner, `MAX_PARSER_DEPTH` of actions/languageservices): every node of the tree is a
+/// level, parentheses are not, and a chain of `&&` (or of `||`) is one node.
+pub const MAX_DEPTH: usize = 50;
+
+/// How deep the syntax tree itself may grow while parsing, parentheses included. Beyond
+/// GitHub's limit on purpose (`a || b || ...` nests here but not for GitHub) and far below what
+/// would strain the stack.
+const MAX_TREE_DEPTH: usize = 100;
 
 /// A syntax error and where it is.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -80,7 +89,7 @@ pub enum ParseErrorKind {
         found: usize,
     },
     /// Nesting beyond [`MAX_DEPTH`].
-    #[error("expression is nested more than {MAX_DEPTH} levels deep")]
+    #[error("expression is nested more than {MAX_DEPTH} levels deep, GitHub's limit; split it up")]
     TooDeep,
 }
 
@@ -101,7 +110,7 @@ pub(crate) fn parse_at(text: &str, offset: usize) -> Result<Expr, ParseError> {
     };
     let (expr, _) = parser.or()?;
     match parser.tokens.get(parser.pos) {
-        None => Ok(expr),
+        None => check_depth(&expr, 1).map(|()| expr),
         Some((token, span)) => Err(ParseError::new(
             ParseErrorKind::UnexpectedToken {
                 found: token.describe(),
@@ -109,6 +118,35 @@ pub(crate) fn parse_at(text: &str, offset: usize) -> Result<Expr, ParseError> {
             },
             *span,
         )),
+    }
+}
+
+/// Refuses an expression nested deeper than [`MAX_DEPTH`] as GitHub counts levels: `expr` is at
+/// `depth`, its operands one level below, except that an operand of `&&` that is itself `&&`
+/// (likewise `||`) joins its parent's level, since GitHub makes one node of the whole chain.
+/// The tree is at most [`MAX_TREE_DEPTH`] deep, which bounds this recursion.
+fn check_depth(expr: &Expr, depth: usize) -> Result<(), ParseError> {
+    if depth > MAX_DEPTH {
+        return Err(ParseError::new(ParseErrorKind::TooDeep, expr.span()));
+    }
+    match expr.kind() {
+        ExprKind::Literal(_) | ExprKind::Context(_) => Ok(()),
+        ExprKind::Property { target, .. } | ExprKind::Filter(target) | ExprKind::Not(target) => {
+            check_depth(target, depth + 1)
+        }
+        ExprKind::Index { target, index } => {
+            check_depth(target, depth + 1)?;
+            check_depth(index, depth + 1)
+        }
+        ExprKind::Binary { op, left, right } => [left, right].into_iter().try_for_each(|operand| {
+            let chained = matches!(op, BinaryOp::And | BinaryOp::Or)
+                && matches!(operand.kind(), ExprKind::Binary { op: inner, .. } if inner == op);
+            check_depth(operand, if chained { depth } else { depth + 1 })
+        }),
+        ExprKind::Call(call) => call
+            .args()
+            .iter()
+            .try_for_each(|arg| check_depth(arg, depth + 1)),
     }
 }
 
@@ -172,18 +210,18 @@ impl Parser {
     /// Builds a node whose children reach `child_depth`, refusing trees nested too deeply.
     fn node(kind: ExprKind, span: Span, child_depth: usize) -> Result<Parsed, ParseError> {
         let depth = child_depth + 1;
-        if depth > MAX_DEPTH {
+        if depth > MAX_TREE_DEPTH {
             return Err(ParseError::new(ParseErrorKind::TooDeep, span));
         }
         Ok((Expr::new(kind, span), depth))
     }
 
-    /// Runs `parse` one recursion level deeper, refusing to go beyond [`MAX_DEPTH`].
+    /// Runs `parse` one recursion level deeper, refusing to go beyond [`MAX_TREE_DEPTH`].
     fn descend(
         &mut self,
         parse: fn(&mut Parser) -> Result<Parsed, ParseError>,
     ) -> Result<Parsed, ParseError> {
-        if self.nesting >= MAX_DEPTH {
+        if self.nesting >= MAX_TREE_DEPTH {
             let span = self
                 .tokens
                 .get(self.pos)
@@ -311,7 +349,7 @@ impl Parser {
                 self.expect(&Token::RParen, "')'")?;
                 // The parentheses leave no node but count towards nesting, so that deeply
                 // nested input is refused before it can exhaust the parser's stack.
-                if depth + 1 > MAX_DEPTH {
+                if depth + 1 > MAX_TREE_DEPTH {
                     return Err(ParseError::new(ParseErrorKind::TooDeep, span));
                 }
                 Ok((inner, depth + 1))

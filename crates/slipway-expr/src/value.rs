@@ -290,17 +290,35 @@ impl From<f64> for Value {
     }
 }
 
-/// Compares two strings ignoring case, the way GitHub's .NET evaluator does (ordinal comparison
-/// of the upper-cased text, so `'_' > 'A'`).
+/// Compares two strings ignoring case, the way GitHub's .NET evaluator does with
+/// `OrdinalIgnoreCase`: each character is mapped to its simple (one character, culture-free)
+/// upper case and the results are compared ordinally, so `'_' > 'A'`, `'ß' != 'SS'` and the
+/// Turkish dotless `'ı' != 'I'`.
 pub fn compare_ignore_case(a: &str, b: &str) -> Ordering {
-    a.chars()
-        .flat_map(char::to_uppercase)
-        .cmp(b.chars().flat_map(char::to_uppercase))
+    a.chars().map(simple_upper).cmp(b.chars().map(simple_upper))
 }
 
 /// Upper-cases for case-insensitive searching (`contains`, `startsWith`, `endsWith`).
 pub(crate) fn fold_case(s: &str) -> String {
-    s.chars().flat_map(char::to_uppercase).collect()
+    s.chars().map(simple_upper).collect()
+}
+
+/// The simple upper-case mapping .NET's ordinal casing uses: a character whose upper case is
+/// several characters (`ß` is `SS`) stays as it is, and the two letters whose upper case is an
+/// ASCII letter only under culture rules (dotless `ı`, long `ſ`) are left alone too, as .NET
+/// excludes them from its invariant table.
+fn simple_upper(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
+    if matches!(c, '\u{0131}' | '\u{017F}') {
+        return c;
+    }
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(single), None) => single,
+        _ => c,
+    }
 }
 
 /// Parses a string into a number the way JavaScript's `Number()` does, which is what GitHub

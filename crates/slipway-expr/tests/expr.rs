@@ -398,6 +398,11 @@ fn join_arrays_and_strings() {
         ),
         ("join(fromJSON('[]'))", json!("")),
         ("join(list, 0)", json!("zero0one0two")),
+        ("join(obj)", json!("")),
+        ("join(github, '-')", json!("")),
+        ("join(list, list)", json!("zero,one,two")),
+        ("join(null)", json!("")),
+        ("join(true)", json!("true")),
         ("join(12)", json!("12")),
     ]);
 }
@@ -465,12 +470,11 @@ fn case_picks_the_first_truthy_predicate_lazily() {
         ("case(true, 'first', 'default')", json!("first")),
         ("case(false, 'first', 'default')", json!("default")),
         ("case(false, 'a', true, 'b', 'default')", json!("b")),
-        ("case(false, 'a', 0, 'b', 'default')", json!("default")),
         (
             "case(github.event_name == 'push', 'Pushed', 'Other')",
             json!("Pushed"),
         ),
-        ("case('', 1, 'x', 2, 3)", json!(2)),
+        ("case(false, 'a', 1 == 1, 'b', 'default')", json!("b")),
     ]);
     let host = TestHost::new(JobStatus::Success);
     let expr = parse("case(true, 'a', hashFiles('p'), hashFiles('q'), hashFiles('r'))").unwrap();
@@ -482,6 +486,30 @@ fn case_picks_the_first_truthy_predicate_lazily() {
         host.hashed.borrow().is_empty(),
         "unchosen arguments are not evaluated"
     );
+}
+
+/// GitHub refuses a predicate that is not a boolean instead of coercing it, even a truthy one;
+/// the predicates before it have been evaluated, the ones after it never are.
+#[test]
+fn case_refuses_a_predicate_that_is_not_a_boolean() {
+    let host = TestHost::new(JobStatus::Success);
+    for (text, found, at) in [
+        ("case(0, 'a', 'default')", "number", 5),
+        ("case(false, 'a', 'x', 'b', 'default')", "string", 17),
+        ("case('true', 'a', 'default')", "string", 5),
+        ("case(null, 'a', 'default')", "null", 5),
+        ("case(github, 'a', 'default')", "object", 5),
+        ("case(false, 'a', list, 'b', hashFiles('x'))", "array", 17),
+    ] {
+        let err = evaluate(&parse(text).unwrap(), &contexts(), &host).expect_err(text);
+        assert_eq!(
+            err.kind(),
+            &EvalErrorKind::CasePredicateNotBoolean { found },
+            "{text}"
+        );
+        assert_eq!(err.span().start, at, "{text}");
+    }
+    assert!(host.hashed.borrow().is_empty());
 }
 
 #[test]
@@ -586,12 +614,68 @@ fn nesting_is_bounded() {
         parse(&nots).unwrap_err().kind(),
         ParseErrorKind::TooDeep
     ));
+    let parens = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(matches!(
+        parse(&parens).unwrap_err().kind(),
+        ParseErrorKind::TooDeep
+    ));
     let chain = vec!["a"; 500].join(" || ");
     assert!(matches!(
         parse(&chain).unwrap_err().kind(),
         ParseErrorKind::TooDeep
     ));
     assert!(parse(&vec!["a"; 50].join(" || ")).is_ok());
+}
+
+/// GitHub's limit is 50 levels: every node is one, parentheses are none, and a chain of `&&`
+/// or `||` is a single node however long it is.
+#[test]
+fn nesting_beyond_githubs_fifty_levels_is_an_error() {
+    let too_deep = |text: &str| {
+        matches!(
+            parse(text).map_err(|e| e.kind().clone()),
+            Err(ParseErrorKind::TooDeep)
+        )
+    };
+    let nots = |n: usize| format!("{}true", "!".repeat(n));
+    assert!(
+        !too_deep(&nots(49)),
+        "49 negations and a literal: 50 levels"
+    );
+    assert!(too_deep(&nots(50)));
+    let properties = |n: usize| format!("github{}", ".a".repeat(n));
+    assert!(!too_deep(&properties(49)));
+    assert!(too_deep(&properties(50)));
+    let calls = |n: usize| format!("{}1{}", "toJSON(".repeat(n), ")".repeat(n));
+    assert!(!too_deep(&calls(49)));
+    assert!(too_deep(&calls(50)));
+    // Parentheses add no level.
+    assert!(!too_deep(&format!("{}1{}", "(".repeat(80), ")".repeat(80))));
+    // A chain is one level, wherever its parentheses are; mixing operators nests.
+    assert!(!too_deep(&vec!["a"; 90].join(" || ")));
+    assert!(!too_deep(&format!("({}) || b", nots(48))));
+    assert!(!too_deep(&format!("(a || b) || {}", nots(48))));
+    assert!(too_deep(&format!("a && ({})", nots(49))));
+    let err = parse(&nots(60)).unwrap_err();
+    assert!(err.to_string().contains("50 levels"), "{err}");
+}
+
+/// GitHub compares with .NET's `OrdinalIgnoreCase`: one upper-case character for one, no
+/// culture rules.
+#[test]
+fn string_comparison_ignores_case_without_culture_rules() {
+    check(&[
+        ("'é' == 'É'", json!(true)),
+        ("'straße' == 'STRASSE'", json!(false)),
+        ("'ı' == 'I'", json!(false)),
+        ("'ı' == 'i'", json!(false)),
+        ("'ſ' == 'S'", json!(false)),
+        ("'ǆ' == 'Ǆ'", json!(true)),
+        ("'ı' < 'J'", json!(false)),
+        ("startsWith('ınfo', 'I')", json!(false)),
+        ("contains('ÄBC', 'äb')", json!(true)),
+        ("endsWith('groß', 'SS')", json!(false)),
+    ]);
 }
 
 #[test]

@@ -110,9 +110,16 @@ pub enum Directive {
     },
     /// `::echo::on|off`: whether commands are echoed (only affects the log).
     Echo(bool),
-    /// A command GitHub disabled for security (`set-env`, `add-path`); the step fails with an
-    /// error annotation, as on GitHub.
-    Disabled(&'static str),
+    /// `::set-env name=X::value`: one of the commands GitHub disabled for security; honoured
+    /// only where the step's env sets `ACTIONS_ALLOW_UNSECURE_COMMANDS` to true.
+    SetEnv {
+        /// The variable's name.
+        name: String,
+        /// Its value.
+        value: String,
+    },
+    /// `::add-path::dir`: like `SetEnv`, disabled unless unsecure commands are allowed.
+    AddPath(String),
     /// A command the runner does not know: the line is printed as it is.
     Unknown,
 }
@@ -145,11 +152,24 @@ impl Directive {
                 value: command.data,
             },
             "echo" => Directive::Echo(command.data.trim().eq_ignore_ascii_case("on")),
-            "set-env" => Directive::Disabled("set-env"),
-            "add-path" => Directive::Disabled("add-path"),
+            "set-env" => Directive::SetEnv {
+                name: named(&command),
+                value: command.data,
+            },
+            "add-path" => Directive::AddPath(command.data),
             _ => Directive::Unknown,
         }
     }
+}
+
+/// Whether a step's environment allows the commands GitHub disabled (`set-env`, `add-path`):
+/// `ACTIONS_ALLOW_UNSECURE_COMMANDS` set to `true` (or `1`, any case), as the Actions runner
+/// reads it.
+pub fn unsecure_commands_allowed<'a>(mut env: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    env.any(|(name, value)| {
+        name == "ACTIONS_ALLOW_UNSECURE_COMMANDS"
+            && (value.trim().eq_ignore_ascii_case("true") || value.trim() == "1")
+    })
 }
 
 fn annotation(level: AnnotationLevel, command: &Command) -> Annotation {
@@ -228,7 +248,17 @@ mod tests {
                 value: "1".into()
             }
         );
-        assert_eq!(of("::set-env name=A::1"), Directive::Disabled("set-env"));
+        assert_eq!(
+            of("::set-env name=A::1"),
+            Directive::SetEnv {
+                name: "A".into(),
+                value: "1".into()
+            }
+        );
+        assert_eq!(
+            of("::add-path::/opt/x"),
+            Directive::AddPath("/opt/x".into())
+        );
         assert_eq!(of("::echo::ON"), Directive::Echo(true));
         assert_eq!(of("::whatever::x"), Directive::Unknown);
     }

@@ -231,8 +231,8 @@ pub struct PlannedJob {
 pub struct SkippedWorkflow {
     /// The file.
     pub file: String,
-    /// Why it does not run.
-    pub reason: String,
+    /// Why it does not run: the filter of `on:` that excluded the event.
+    pub reason: slipway_workflow::events::Mismatch,
 }
 
 /// An image a job needs, and where it is named.
@@ -374,7 +374,7 @@ pub fn plan(project: Arc<Project>, request: RunRequest) -> Result<Plan, PlanErro
         if let Err(mismatch) = events::matches(&workflow.on, &trigger.event_context()) {
             skipped.push(SkippedWorkflow {
                 file: file.to_string(),
-                reason: mismatch.to_string(),
+                reason: mismatch,
             });
             continue;
         }

@@ -54,49 +54,92 @@ impl EventContext {
     }
 }
 
-/// Why an event does not trigger the workflow.
+/// Why an event does not trigger the workflow: the filter that excluded it, with what it holds,
+/// so that its message says it all (`push to 'master' does not match branches [main]`).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Mismatch {
     /// The event is not under `on:`.
-    #[error("the workflow does not run on '{0}'")]
-    EventNotListed(String),
+    #[error("{event} is not in on: [{}]", listed.join(", "))]
+    EventNotListed {
+        /// The event.
+        event: String,
+        /// The events under `on:`.
+        listed: Vec<String>,
+    },
     /// The activity type is not among `types`.
-    #[error("activity type '{activity}' is not one of: {}", allowed.join(", "))]
+    #[error("{event} activity '{activity}' is not in types [{}]", allowed.join(", "))]
     ActivityType {
+        /// The event.
+        event: String,
         /// The event's activity type.
         activity: String,
         /// The types the workflow runs for.
         allowed: Vec<String>,
     },
     /// A branch or tag filter excludes the ref.
-    #[error("{kind} '{name}' is excluded by '{filter}'")]
+    #[error(
+        "{} {} {filter} [{}]",
+        ref_phrase(event, kind, name),
+        if filter.ends_with("-ignore") { "is excluded by" } else { "does not match" },
+        patterns.join(", ")
+    )]
     RefFiltered {
+        /// The event.
+        event: String,
         /// `branch` or `tag`.
         kind: &'static str,
         /// The branch or tag name.
         name: String,
-        /// The filter that excluded it.
+        /// The filter that excluded it (`branches`, `branches-ignore`, `tags`, `tags-ignore`).
         filter: &'static str,
+        /// The filter's patterns.
+        patterns: Vec<String>,
     },
     /// Only the other kind of ref has filters, so this kind does not run.
-    #[error("{kind} '{name}' does not run: only {other} filters are defined")]
+    #[error(
+        "{} does not run: only {other} are filtered [{}]",
+        ref_phrase(event, kind, name),
+        patterns.join(", ")
+    )]
     RefKindUnfiltered {
+        /// The event.
+        event: String,
         /// `branch` or `tag`.
         kind: &'static str,
         /// The branch or tag name.
         name: String,
         /// `tags` or `branches`.
         other: &'static str,
+        /// The patterns of the other kind's filters.
+        patterns: Vec<String>,
     },
     /// No changed path passes the path filters.
-    #[error("no changed path passes '{filter}'")]
+    #[error(
+        "{event} changed {} {filter} [{}]",
+        if *filter == "paths" { "no path matching" } else { "only paths ignored by" },
+        patterns.join(", ")
+    )]
     PathsFiltered {
+        /// The event.
+        event: String,
         /// `paths` or `paths-ignore`.
         filter: &'static str,
+        /// The filter's patterns.
+        patterns: Vec<String>,
     },
     /// A filter pattern is invalid (the linter reports these too).
     #[error(transparent)]
     InvalidPattern(#[from] PatternError),
+}
+
+/// What happened to which ref: `push to 'main'`, `pull_request into 'main'`, `push of tag 'v1'`.
+fn ref_phrase(event: &str, kind: &str, name: &str) -> String {
+    match (kind, event) {
+        ("tag", _) => format!("{event} of tag '{name}'"),
+        (_, "push") => format!("{event} to '{name}'"),
+        (_, "pull_request" | "pull_request_target") => format!("{event} into '{name}'"),
+        _ => format!("{event} on '{name}'"),
+    }
 }
 
 /// The activity types `pull_request` and `pull_request_target` run for without `types:`.
@@ -106,14 +149,21 @@ const DEFAULT_PULL_REQUEST_TYPES: &[&str] = &["opened", "synchronize", "reopened
 pub fn matches(triggers: &Triggers, event: &EventContext) -> Result<(), Mismatch> {
     let trigger = triggers
         .get(&event.name)
-        .ok_or_else(|| Mismatch::EventNotListed(event.name.clone()))?;
+        .ok_or_else(|| Mismatch::EventNotListed {
+            event: event.name.clone(),
+            listed: triggers
+                .events
+                .iter()
+                .map(|t| t.name.value.clone())
+                .collect(),
+        })?;
     check_activity(trigger, event)?;
     let is_tag = match &event.git_ref {
-        Some(git_ref) => check_ref(trigger, git_ref)?,
+        Some(git_ref) => check_ref(trigger, &event.name, git_ref)?,
         None => false,
     };
     if !is_tag {
-        check_paths(trigger, event.changed_paths.as_deref())?;
+        check_paths(trigger, &event.name, event.changed_paths.as_deref())?;
     }
     Ok(())
 }
@@ -140,6 +190,7 @@ fn check_activity(trigger: &Trigger, event: &EventContext) -> Result<(), Mismatc
         Ok(())
     } else {
         Err(Mismatch::ActivityType {
+            event: event.name.clone(),
             activity: activity.clone(),
             allowed,
         })
@@ -147,26 +198,20 @@ fn check_activity(trigger: &Trigger, event: &EventContext) -> Result<(), Mismatc
 }
 
 /// Applies branch or tag filters; returns whether the ref is a tag.
-fn check_ref(trigger: &Trigger, git_ref: &str) -> Result<bool, Mismatch> {
-    let (kind, name, include, ignore, other_filters) =
+fn check_ref(trigger: &Trigger, event: &str, git_ref: &str) -> Result<bool, Mismatch> {
+    let (kind, name, include, ignore, others) =
         if let Some(tag) = git_ref.strip_prefix("refs/tags/") {
-            let other = trigger.branches.is_some() || trigger.branches_ignore.is_some();
-            (
-                "tag",
-                tag,
-                &trigger.tags,
-                &trigger.tags_ignore,
-                other.then_some("branches"),
-            )
+            let others = ("branches", [&trigger.branches, &trigger.branches_ignore]);
+            ("tag", tag, &trigger.tags, &trigger.tags_ignore, others)
         } else {
             let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
-            let other = trigger.tags.is_some() || trigger.tags_ignore.is_some();
+            let others = ("tags", [&trigger.tags, &trigger.tags_ignore]);
             (
                 "branch",
                 branch,
                 &trigger.branches,
                 &trigger.branches_ignore,
-                other.then_some("tags"),
+                others,
             )
         };
     let (include_name, ignore_name) = if kind == "tag" {
@@ -174,42 +219,54 @@ fn check_ref(trigger: &Trigger, git_ref: &str) -> Result<bool, Mismatch> {
     } else {
         ("branches", "branches-ignore")
     };
-    let filtered = |filter: &'static str| Mismatch::RefFiltered {
+    let filtered = |filter: &'static str, list: &Filter| Mismatch::RefFiltered {
+        event: event.to_owned(),
         kind,
         name: name.to_owned(),
         filter,
+        patterns: raw(list),
     };
-    match (include, ignore, other_filters) {
-        (Some(filter), _, _) if !patterns(filter)?.selects(name) => Err(filtered(include_name)),
-        (None, Some(filter), _) if patterns(filter)?.selects(name) => Err(filtered(ignore_name)),
-        (None, None, Some(other)) => Err(Mismatch::RefKindUnfiltered {
+    match (include, ignore) {
+        (Some(list), _) if !patterns(list)?.selects(name) => Err(filtered(include_name, list)),
+        (None, Some(list)) if patterns(list)?.selects(name) => Err(filtered(ignore_name, list)),
+        (None, None) if others.1.iter().any(|f| f.is_some()) => Err(Mismatch::RefKindUnfiltered {
+            event: event.to_owned(),
             kind,
             name: name.to_owned(),
-            other,
+            other: others.0,
+            patterns: others.1.iter().copied().flatten().flat_map(raw).collect(),
         }),
         _ => Ok(kind == "tag"),
     }
 }
 
-fn check_paths(trigger: &Trigger, changed: Option<&[String]>) -> Result<(), Mismatch> {
+fn check_paths(trigger: &Trigger, event: &str, changed: Option<&[String]>) -> Result<(), Mismatch> {
     let Some(changed) = changed else {
         return Ok(());
     };
-    if let Some(filter) = &trigger.paths {
-        let list = patterns(filter)?;
-        if !changed.iter().any(|path| list.selects(path)) {
-            return Err(Mismatch::PathsFiltered { filter: "paths" });
+    let filtered = |filter: &'static str, list: &Filter| Mismatch::PathsFiltered {
+        event: event.to_owned(),
+        filter,
+        patterns: raw(list),
+    };
+    if let Some(list) = &trigger.paths {
+        let compiled = patterns(list)?;
+        if !changed.iter().any(|path| compiled.selects(path)) {
+            return Err(filtered("paths", list));
         }
     }
-    if let Some(filter) = &trigger.paths_ignore {
-        let list = patterns(filter)?;
-        if changed.iter().all(|path| list.selects(path)) {
-            return Err(Mismatch::PathsFiltered {
-                filter: "paths-ignore",
-            });
+    if let Some(list) = &trigger.paths_ignore {
+        let compiled = patterns(list)?;
+        if changed.iter().all(|path| compiled.selects(path)) {
+            return Err(filtered("paths-ignore", list));
         }
     }
     Ok(())
+}
+
+/// A filter's patterns as written.
+fn raw(filter: &Filter) -> Vec<String> {
+    filter.patterns.iter().map(|p| p.value.clone()).collect()
 }
 
 fn patterns(filter: &Filter) -> Result<PatternList, PatternError> {

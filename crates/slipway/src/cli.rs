@@ -607,6 +607,8 @@ pub(crate) struct LintArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExprArgs {
     /// The expression, with or without ${{ }}
+    // An expression may begin with `-` (`-1 < 0`); it is still not mistaken for an option.
+    #[arg(allow_hyphen_values = true)]
     pub(crate) expression: String,
     /// A JSON file mapping context names to values ({"github": {...}, "env": {...}})
     #[arg(long, value_name = "FILE")]
@@ -792,6 +794,31 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_expression_may_begin_with_a_hyphen() {
+        let expression = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Expr(expr)) => Ok((expr.expression, expr.context)),
+            Ok(other) => panic!("{args:?} parsed as {other:?}"),
+            Err(error) => Err(error.kind()),
+        };
+        assert_eq!(
+            expression(&["slipway", "expr", "-1 < 0"]),
+            Ok(("-1 < 0".to_owned(), None))
+        );
+        assert_eq!(
+            expression(&["slipway", "expr", "-1", "--context", "c.json"]),
+            Ok(("-1".to_owned(), Some(PathBuf::from("c.json"))))
+        );
+        assert_eq!(
+            expression(&["slipway", "expr", "--context", "c.json", "-x"]),
+            Ok(("-x".to_owned(), Some(PathBuf::from("c.json"))))
+        );
+        assert_eq!(
+            expression(&["slipway", "expr", "--help"]),
+            Err(clap::error::ErrorKind::DisplayHelp)
+        );
     }
 
     #[test]

@@ -84,7 +84,17 @@ pub(crate) async fn run(job_run: JobRun) -> JobOutcome {
             None
         }
     };
-    if let Some(executor) = &executor {
+    let ready = match &executor {
+        Some(executor) => match exec.set_env(executor.as_ref()) {
+            Ok(()) => true,
+            Err(message) => {
+                exec.setup_failed(&message);
+                false
+            }
+        },
+        None => false,
+    };
+    if let Some(executor) = executor.as_ref().filter(|_| ready) {
         exec.run_steps(executor.as_ref()).await;
         exec.run_posts(executor.as_ref()).await;
     }
@@ -257,7 +267,7 @@ impl<'a> JobExec<'a> {
         JobExec {
             run,
             job,
-            env: scope.env.clone(),
+            env: scope.shared.env.clone(),
             scope,
             path: Vec::new(),
             failed: false,
@@ -327,7 +337,7 @@ impl<'a> JobExec<'a> {
         contexts.insert("needs", self.run.needs.clone());
         contexts.insert("env", string_map(&self.env));
         contexts.insert("github", self.github(None, None));
-        contexts.insert("runner", self.runner_context());
+        contexts.insert("runner", self.runner_context(None));
         contexts.insert("job", self.job_context(self.status(&self.frame)));
         contexts
     }
@@ -400,7 +410,7 @@ impl<'a> JobExec<'a> {
         contexts.insert("steps", Value::object(frame.steps.clone()));
         contexts.insert("env", string_map(&all_env));
         contexts.insert("github", self.github(Some(executor), Some((frame, step))));
-        contexts.insert("runner", self.runner_context());
+        contexts.insert("runner", self.runner_context(Some(executor)));
         contexts.insert("job", self.job_context(status));
         contexts
     }
@@ -413,12 +423,17 @@ impl<'a> JobExec<'a> {
         contexts
     }
 
-    fn runner_context(&self) -> Value {
-        let temp = self
-            .dirs
-            .as_ref()
-            .map(|d| d.temp.display().to_string())
-            .unwrap_or_default();
+    /// The `runner` context; `runner.temp` is the directory as `executor` shows it to steps
+    /// (`RUNNER_TEMP`), or on the host before there is one.
+    fn runner_context(&self, executor: Option<&dyn Executor>) -> Value {
+        let temp = match executor {
+            Some(executor) => executor.temp().seen.clone(),
+            None => self
+                .dirs
+                .as_ref()
+                .map(|d| d.temp.display().to_string())
+                .unwrap_or_default(),
+        };
         object([
             ("name", Value::from("slipway")),
             ("os", Value::from("Linux")),
@@ -450,6 +465,7 @@ impl<'a> JobExec<'a> {
     }
 
     /// The `github` context for a step of `frame` (or for the job's own settings).
+    /// `github.workspace` is the workspace as `executor` shows it to steps (`GITHUB_WORKSPACE`).
     fn github(&self, executor: Option<&dyn Executor>, step: Option<(&Frame, &Step)>) -> Value {
         let mut github = self.scope.github.clone();
         github.insert("job".to_owned(), Value::from(self.run.job_id.clone()));

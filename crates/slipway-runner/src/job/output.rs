@@ -86,10 +86,25 @@ pub(super) struct CommandReader {
     pub(super) stop_token: Option<String>,
     pub(super) outputs: IndexMap<String, String>,
     pub(super) state: IndexMap<String, String>,
-    pub(super) disabled: Option<&'static str>,
+    /// `set-env` and `add-path` are honoured (`ACTIONS_ALLOW_UNSECURE_COMMANDS`).
+    unsecure_allowed: bool,
+    /// What `set-env` set, for the next steps.
+    pub(super) env: IndexMap<String, String>,
+    /// What `add-path` added, in order, for the next steps.
+    pub(super) path: Vec<String>,
+    /// A command that fails the step even if the process succeeds.
+    pub(super) failed_by: Option<&'static str>,
 }
 
 impl CommandReader {
+    /// A reader for a process whose environment is `env`.
+    pub(super) fn new<'a>(env: impl Iterator<Item = (&'a str, &'a str)>) -> CommandReader {
+        CommandReader {
+            unsecure_allowed: commands::unsecure_commands_allowed(env),
+            ..CommandReader::default()
+        }
+    }
+
     pub(super) fn handle(&mut self, raw: &str, sink: &mut StepSink) {
         if let Some(token) = &self.stop_token {
             if raw.trim() == format!("::{token}::") {
@@ -120,19 +135,30 @@ impl CommandReader {
             Directive::SaveState { name, value } => {
                 self.state.insert(name, value);
             }
-            Directive::Disabled(name) => {
-                sink.error(&format!(
-                    "the `{name}` command is disabled; use the {} file instead",
-                    if name == "set-env" {
-                        "$GITHUB_ENV"
-                    } else {
-                        "$GITHUB_PATH"
-                    }
-                ));
-                self.disabled = Some(name);
+            Directive::SetEnv { name, value } if self.unsecure_allowed => {
+                if name.is_empty() {
+                    sink.error("`set-env` needs a name: ::set-env name=NAME::value");
+                    self.failed_by = Some("set-env");
+                } else {
+                    self.env.insert(name, value);
+                }
             }
+            Directive::AddPath(dir) if self.unsecure_allowed => self.path.push(dir),
+            Directive::SetEnv { .. } => self.disabled("set-env", "$GITHUB_ENV", sink),
+            Directive::AddPath(_) => self.disabled("add-path", "$GITHUB_PATH", sink),
             Directive::Unknown => sink.line(raw),
         }
+    }
+}
+
+impl CommandReader {
+    /// A command GitHub disabled, used without `ACTIONS_ALLOW_UNSECURE_COMMANDS`: it fails the
+    /// step, saying what replaces it.
+    fn disabled(&mut self, name: &'static str, file: &str, sink: &mut StepSink) {
+        sink.error(&format!(
+            "the `{name}` command is disabled; use the {file} file instead"
+        ));
+        self.failed_by = Some(name);
     }
 }
 

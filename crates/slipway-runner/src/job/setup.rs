@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use indexmap::IndexMap;
+
 use slipway_config::RunnerTarget;
 use slipway_expr::JobStatus;
 use slipway_store::{Conclusion, StepRecord};
@@ -23,6 +25,10 @@ use super::{JobDirs, JobExec, minutes_to_duration};
 impl JobExec<'_> {
     /// Everything up to the first step: placement, concurrency, env, directories, containers.
     pub(super) async fn set_up(&mut self) -> Result<Box<dyn Executor>, String> {
+        // The workflow's env for the job's own settings (`container.env` may read it); `set_env`
+        // evaluates it again once the job's directories are where its steps see them.
+        let workflow_env = self.evaluate_env(None, &self.scope.workflow.env)?;
+        self.env.extend(workflow_env);
         let contexts = self.job_contexts();
         let file = self.scope.file.clone();
         let job = self.job;
@@ -68,8 +74,6 @@ impl JobExec<'_> {
                 }
             }
         }
-        let job_env = self.evaluate(&contexts, JobStatus::Success, &file, |s| s.env(&job.env))?;
-        self.env.extend(job_env);
         let runs_on = match &placement.container {
             Some(container) => container.image.clone(),
             None => placement.target.to_string(),
@@ -108,6 +112,32 @@ impl JobExec<'_> {
             root: dir.root,
             workspace,
             temp: dir.temp,
+        })
+    }
+
+    /// The env of every step below the step's own: `--env-file` values, then the workflow's
+    /// `env:`, then the job's, evaluated with `github.workspace` and `runner.temp` naming the
+    /// directories `executor` shows to steps (`GITHUB_WORKSPACE`, `RUNNER_TEMP`), as on GitHub.
+    pub(super) fn set_env(&mut self, executor: &dyn Executor) -> Result<(), String> {
+        self.env = self.scope.shared.env.clone();
+        let workflow_env = self.evaluate_env(Some(executor), &self.scope.workflow.env)?;
+        self.env.extend(workflow_env);
+        let job_env = self.evaluate_env(Some(executor), &self.job.env)?;
+        self.env.extend(job_env);
+        Ok(())
+    }
+
+    /// `env` evaluated over the env so far, in the job's contexts.
+    fn evaluate_env(
+        &self,
+        executor: Option<&dyn Executor>,
+        env: &slipway_workflow::Env,
+    ) -> Result<IndexMap<String, String>, String> {
+        let mut contexts = self.job_contexts();
+        contexts.insert("github", self.github(executor, None));
+        contexts.insert("runner", self.runner_context(executor));
+        self.evaluate(&contexts, JobStatus::Success, &self.scope.file, |s| {
+            s.env(env)
         })
     }
 

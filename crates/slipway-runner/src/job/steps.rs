@@ -510,7 +510,8 @@ impl JobExec<'_> {
         sink: &mut StepSink,
         stop: &Stop,
     ) -> Performed {
-        let mut reader = CommandReader::default();
+        let mut reader =
+            CommandReader::new(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let exit = {
             let mut on_line = |line: String| reader.handle(&line, sink);
             executor.run(command, &mut on_line, stop).await
@@ -523,6 +524,10 @@ impl JobExec<'_> {
             }
         };
         let mut outputs = std::mem::take(&mut reader.outputs);
+        self.env.extend(std::mem::take(&mut reader.env));
+        for dir in reader.path.drain(..) {
+            self.path.insert(0, dir);
+        }
         match files.read(
             &mut outputs,
             &mut self.env,
@@ -538,7 +543,7 @@ impl JobExec<'_> {
         let state = std::mem::take(&mut reader.state);
         self.last_state = state;
         let (outcome, exit_code) = match exit {
-            Exit::Code(0) if reader.disabled.is_none() => (Conclusion::Success, Some(0)),
+            Exit::Code(0) if reader.failed_by.is_none() => (Conclusion::Success, Some(0)),
             Exit::Code(code) => {
                 if code != 0 {
                     sink.error(&format!("Process completed with exit code {code}."));

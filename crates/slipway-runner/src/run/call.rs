@@ -12,8 +12,8 @@ use crate::eval::Scope;
 use crate::job::{JobRun, skipped_record};
 use crate::observer::RunEvent;
 
+use super::WorkflowScope;
 use super::graph::{InstanceResult, conclude, result_value, run_graph};
-use super::{WorkflowScope, workflow_env};
 
 /// A job calling a reusable workflow: the called workflow's jobs, run as part of this run.
 pub(super) async fn call_workflow(job_run: JobRun, uses: &str) -> InstanceResult {
@@ -96,7 +96,7 @@ pub(super) async fn call_workflow(job_run: JobRun, uses: &str) -> InstanceResult
         }
         None => Value::object(IndexMap::new()),
     };
-    let mut scope = WorkflowScope {
+    let scope = WorkflowScope {
         shared: shared.clone(),
         file: called.file.clone(),
         workflow: called.workflow.clone(),
@@ -106,17 +106,12 @@ pub(super) async fn call_workflow(job_run: JobRun, uses: &str) -> InstanceResult
         github: parent.github.clone(),
         inputs: Value::object(inputs),
         secrets,
-        env: IndexMap::new(),
         name_prefix: format!("{} / ", job_run.display),
         id_prefix: format!("{}{}/", parent.id_prefix, job_run.job_id),
         artifacts: parent.artifacts.clone(),
         depth: parent.depth + 1,
         selected: called.workflow.jobs.keys().cloned().collect(),
     };
-    match workflow_env(&scope, shared.env.clone()) {
-        Ok(env) => scope.env = env,
-        Err(message) => return failed(message),
-    }
     let scope = Arc::new(scope);
     let outcome = run_graph(scope.clone(), job_run.cancel.clone()).await;
     let jobs = Value::object(

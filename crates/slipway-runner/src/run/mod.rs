@@ -114,8 +114,6 @@ pub(crate) struct WorkflowScope {
     pub(crate) github: IndexMap<String, Value>,
     pub(crate) inputs: Value,
     pub(crate) secrets: Value,
-    /// The workflow's `env`, evaluated (with `--env-file` values below it).
-    pub(crate) env: IndexMap<String, String>,
     /// `caller / ` for the jobs of a called workflow.
     pub(crate) name_prefix: String,
     /// `caller/` in recorded job ids.
@@ -239,7 +237,7 @@ async fn run_workflow(
     let github = github_context(&shared, &file, &name, &run_key, run_number);
     let inputs = Value::object(planned.inputs.clone());
     let secrets = string_map(&shared.secrets);
-    let mut scope = WorkflowScope {
+    let scope = WorkflowScope {
         shared: shared.clone(),
         file: file.clone(),
         workflow: planned.workflow.clone(),
@@ -249,7 +247,6 @@ async fn run_workflow(
         github,
         inputs,
         secrets,
-        env: IndexMap::new(),
         name_prefix: String::new(),
         id_prefix: String::new(),
         artifacts: Artifacts::new(shared.project.state_dir.join("artifacts").join(&run_key)),
@@ -263,10 +260,6 @@ async fn run_workflow(
     let cancel = shared.interrupt.graceful().child_token();
     let mut records = Vec::new();
     let mut failed_early = None;
-    match workflow_env(&scope, shared.env.clone()) {
-        Ok(env) => scope.env = env,
-        Err(message) => failed_early = Some(message),
-    }
     let mut display_name = name.to_string();
     if let Some(run_name) = &planned.workflow.run_name {
         let contexts = scope.base_contexts();
@@ -353,25 +346,6 @@ async fn run_workflow(
         duration,
     });
     Ok((index, Run { id, record: run }))
-}
-
-/// The workflow's `env:` evaluated over `base`.
-fn workflow_env(
-    scope: &WorkflowScope,
-    base: IndexMap<String, String>,
-) -> Result<IndexMap<String, String>, String> {
-    let mut contexts = scope.base_contexts();
-    contexts.insert("env", string_map(&base));
-    let host = WorkspaceHost::new(&scope.shared.project.root, JobStatus::Success);
-    let evaluated = (Scope {
-        contexts: &contexts,
-        host: &host,
-        file: &scope.file,
-    })
-    .env(&scope.workflow.env)?;
-    let mut env = base;
-    env.extend(evaluated);
-    Ok(env)
 }
 
 fn workflow_group(

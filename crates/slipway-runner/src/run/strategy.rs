@@ -104,9 +104,21 @@ pub(super) fn expand_matrix(
     Ok(Some(combinations))
 }
 
-/// Strings in a written-out matrix may still hold `${{ }}`.
+/// Strings in a written-out matrix may still hold `${{ }}`, at any depth: a value written as
+/// an object or a list is evaluated inside, as GitHub evaluates every string of the matrix.
 pub(super) fn evaluate_strings(value: &Value, eval: &Scope<'_>) -> Result<Value, String> {
     match value {
+        Value::Array(items) => Ok(Value::array(
+            items
+                .iter()
+                .map(|item| evaluate_strings(item, eval))
+                .collect::<Result<_, _>>()?,
+        )),
+        Value::Object(map) => Ok(Value::object(
+            map.iter()
+                .map(|(key, item)| Ok((key.clone(), evaluate_strings(item, eval)?)))
+                .collect::<Result<_, String>>()?,
+        )),
         Value::String(text) if slipway_expr::Template::contains_expression(text) => {
             let template = slipway_expr::Template::parse(text).map_err(|e| {
                 format!(

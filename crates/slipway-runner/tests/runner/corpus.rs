@@ -45,6 +45,7 @@ corpus![
     invalid_workflow,
     job_filter,
     matrix,
+    matrix_objects,
     needs_failure,
     node_action,
     plan_errors,
@@ -55,4 +56,6 @@ corpus![
     services_host,
     tag_push,
     timeouts,
+    unsecure_commands,
+    workspace_env,
 ];

@@ -28,7 +28,10 @@ fn events_must_be_listed() {
     assert_eq!(matches(&w.on, &push("refs/heads/main")), Ok(()));
     assert_eq!(
         matches(&w.on, &EventContext::new("pull_request")),
-        Err(Mismatch::EventNotListed("pull_request".into()))
+        Err(Mismatch::EventNotListed {
+            event: "pull_request".into(),
+            listed: vec!["push".into()]
+        })
     );
     let w = workflow(&format!("on: [push, workflow_dispatch]\n{JOBS}"));
     assert_eq!(
@@ -98,7 +101,11 @@ fn path_filters_need_one_selected_path() {
     );
     assert_eq!(
         matches(&w.on, &changed(&["src/docs/x.md", "README.md"])),
-        Err(Mismatch::PathsFiltered { filter: "paths" })
+        Err(Mismatch::PathsFiltered {
+            event: "push".into(),
+            filter: "paths",
+            patterns: vec!["src/**".into(), "!src/**/*.md".into()]
+        })
     );
     // Path filters are not evaluated for tag pushes.
     let w = on("  push:\n    tags: ['v*']\n    paths: ['src/**']\n");
@@ -117,7 +124,9 @@ fn path_filters_need_one_selected_path() {
             &push("refs/heads/main").with_changed_paths(vec!["docs/a.md".into()])
         ),
         Err(Mismatch::PathsFiltered {
-            filter: "paths-ignore"
+            event: "push".into(),
+            filter: "paths-ignore",
+            patterns: vec!["docs/**".into()]
         })
     );
     assert_eq!(
@@ -148,6 +157,67 @@ fn activity_types_default_for_pull_requests() {
         matches(&w.on, &issue("closed")),
         Err(Mismatch::ActivityType { .. })
     ));
+}
+
+/// A mismatch names the event, the ref or paths, and the filter with its patterns, so that a
+/// skipped workflow explains itself.
+#[test]
+fn mismatches_say_which_filter_excluded_the_event() {
+    let reason = |triggers: &str, event: &EventContext| {
+        matches(&on(triggers).on, event).unwrap_err().to_string()
+    };
+    let main_only = "  push:\n    branches: [main]\n  workflow_dispatch:\n";
+    assert_eq!(
+        reason(main_only, &push("refs/heads/master")),
+        "push to 'master' does not match branches [main]"
+    );
+    assert_eq!(
+        reason(main_only, &push("refs/tags/v1")),
+        "push of tag 'v1' does not run: only branches are filtered [main]"
+    );
+    assert_eq!(
+        reason(main_only, &EventContext::new("pull_request")),
+        "pull_request is not in on: [push, workflow_dispatch]"
+    );
+    assert_eq!(
+        reason(
+            "  push:\n    branches-ignore: ['wip/**']\n",
+            &push("refs/heads/wip/x")
+        ),
+        "push to 'wip/x' is excluded by branches-ignore [wip/**]"
+    );
+    assert_eq!(
+        reason(
+            "  push:\n    tags: ['v*', '!v0*']\n",
+            &push("refs/tags/v0.1")
+        ),
+        "push of tag 'v0.1' does not match tags [v*, !v0*]"
+    );
+    assert_eq!(
+        reason(
+            "  pull_request:\n    branches: [main]\n",
+            &EventContext::new("pull_request")
+                .with_ref("dev")
+                .with_activity_type("opened")
+        ),
+        "pull_request into 'dev' does not match branches [main]"
+    );
+    assert_eq!(
+        reason(
+            "  pull_request:\n",
+            &EventContext::new("pull_request").with_activity_type("closed")
+        ),
+        "pull_request activity 'closed' is not in types [opened, synchronize, reopened]"
+    );
+    let docs_only = push("refs/heads/main").with_changed_paths(vec!["docs/a.md".into()]);
+    assert_eq!(
+        reason("  push:\n    paths: ['src/**']\n", &docs_only),
+        "push changed no path matching paths [src/**]"
+    );
+    assert_eq!(
+        reason("  push:\n    paths-ignore: ['docs/**']\n", &docs_only),
+        "push changed only paths ignored by paths-ignore [docs/**]"
+    );
 }
 
 #[test]

@@ -42,7 +42,14 @@ pub(crate) async fn run(
         status.warn(warning);
     }
     if args.list {
-        list(&plan);
+        if plan.workflows().is_empty() {
+            print_line(&nothing_runs(&plan));
+            for line in not_run(&plan) {
+                print_line(&format!("  {line}"));
+            }
+        } else {
+            list(&plan);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {
@@ -50,12 +57,9 @@ pub(crate) async fn run(
         return Ok(ExitCode::SUCCESS);
     }
     if plan.workflows().is_empty() {
-        status.line(format!("no workflow runs on '{}'", plan.event()));
-        for skipped in plan.skipped() {
-            status.line(output::dim(&format!(
-                "  {}: {}",
-                skipped.file, skipped.reason
-            )));
+        status.line(nothing_runs(&plan));
+        for line in not_run(&plan) {
+            status.line(output::dim(&format!("  {line}")));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -224,6 +228,29 @@ async fn watch_ctrl_c(interrupt: Interrupt, status: Status) {
             status.warn("stopping at once");
         }
     }
+}
+
+/// The first line when the event triggers no workflow: the event, and where it happened.
+pub(crate) fn nothing_runs(plan: &Plan) -> String {
+    let at = match plan.git_ref() {
+        "" => String::new(),
+        git_ref => format!(
+            " ({})",
+            git_ref
+                .strip_prefix("refs/heads/")
+                .map_or_else(|| git_ref.to_owned(), |b| format!("branch {b}"))
+        ),
+    };
+    format!("no workflow runs on '{}'{at}:", plan.event())
+}
+
+/// Each workflow file the event skipped, with the filter of `on:` that excluded it:
+/// `.github/workflows/pipeline.yml: push to 'master' does not match branches [main]`.
+pub(crate) fn not_run(plan: &Plan) -> Vec<String> {
+    plan.skipped()
+        .iter()
+        .map(|skipped| format!("{}: {}", skipped.file, skipped.reason))
+        .collect()
 }
 
 /// `-l`: the jobs, their stage in the graph and what they need.

@@ -21,12 +21,44 @@ use slipway_engine::ContainerEngine;
 use slipway_runner::RunRequest;
 use slipway_scan::Clearance;
 use slipway_store::{Artifact, Conclusion, JobRecord, ReleaseId, Run, Scan, Store};
+use slipway_workflow::events::Mismatch;
 
 use super::deploy::{Target, newest_clearance, running_daemon, service_url};
 use crate::cli::{GlobalArgs, RuntimeArg, UpArgs};
 use crate::output::{self, Status, Table, print_json, print_line};
 use crate::project;
 use crate::report::Failure;
+
+/// Why `up` has nothing to run: each workflow file with the filter of `on:` that excluded the
+/// push, and how to make it run.
+fn nothing_runs(plan: &slipway_runner::Plan) -> Failure {
+    let skipped = super::run::not_run(plan);
+    if skipped.is_empty() {
+        return Failure::bad_input(format!(
+            "no workflow under .github/workflows runs on '{EVENT}'"
+        ))
+        .hint("`slipway init` writes one whose jobs call Slipway's stages");
+    }
+    let branch_filtered = plan.skipped().iter().find_map(|s| match &s.reason {
+        Mismatch::RefFiltered {
+            kind: "branch",
+            name,
+            filter: "branches",
+            ..
+        } => Some((s.file.as_str(), name.as_str())),
+        _ => None,
+    });
+    let hint = match branch_filtered {
+        Some((file, branch)) => format!(
+            "add '{branch}' to `branches:` under `on: push:` in {file}, or run from a branch it lists"
+        ),
+        None => "change the filter under `on:` that excludes the push, or run where it matches"
+            .to_owned(),
+    };
+    Failure::bad_input(super::run::nothing_runs(plan))
+        .cause(format!("\n    {}", skipped.join("\n    ")))
+        .hint(hint)
+}
 
 /// The event `up` runs the workflows for.
 const EVENT: &str = "push";
@@ -57,10 +89,7 @@ pub(crate) async fn run(
         status.warn(warning);
     }
     if plan.workflows().is_empty() {
-        return Err(Failure::bad_input(format!(
-            "no workflow under .github/workflows runs on '{EVENT}'"
-        ))
-        .hint("`slipway init` writes one whose jobs call Slipway's stages; `slipway run --list push` shows why each file was skipped"));
+        return Err(nothing_runs(&plan));
     }
     if !args.dirty && tree_is_dirty(&root) {
         status.warn(

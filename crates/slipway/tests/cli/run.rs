@@ -165,6 +165,48 @@ fn dry_run_and_list_show_the_plan_without_running_it() {
     assert_eq!(runs.stdout.trim(), "[]", "nothing was run");
 }
 
+/// When the event triggers nothing, `run` and `run --list` say for each file which filter of
+/// `on:` excluded it, instead of an empty table.
+#[test]
+fn a_run_nothing_triggers_explains_each_skipped_file() {
+    let project = repository(
+        "on:\n  push:\n    branches: [main]\n    paths: ['src/**']\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n",
+    );
+    project.write(
+        ".github/workflows/tags.yml",
+        "on:\n  push:\n    tags: ['v*']\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n",
+    );
+    project.git(&["branch", "-m", "main", "master"]);
+    project.commit_all("a second workflow");
+
+    let expected = [
+        ".github/workflows/ci.yml: push to 'master' does not match branches [main]",
+        ".github/workflows/tags.yml: push to 'master' does not run: only tags are filtered [v*]",
+    ];
+    for args in [&["run", "--list"][..], &["run"][..]] {
+        let run = project.slipway(args).success();
+        let shown = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            shown.contains("no workflow runs on 'push' (branch master):"),
+            "{args:?}: {shown}"
+        );
+        for line in expected {
+            assert!(shown.contains(line), "{args:?}: {shown}");
+        }
+        assert!(!shown.contains("STAGE"), "{args:?}: {shown}");
+    }
+    let pull_request = project
+        .slipway(&["run", "--list", "pull_request"])
+        .success();
+    assert!(
+        pull_request
+            .stdout
+            .contains(".github/workflows/ci.yml: pull_request is not in on: [push]"),
+        "{}",
+        pull_request.stdout
+    );
+}
+
 #[test]
 fn secrets_from_flags_files_and_the_environment_are_masked() {
     let project = repository(
@@ -314,6 +356,9 @@ fn expr_prints_json_and_points_at_errors() {
         .slipway(&["expr", "${{ github.ref }}-x", "--context", "ctx.json"])
         .success();
     assert_eq!(text.stdout.trim(), "\"refs/heads/main-x\"");
+    // An expression may begin with `-` without `--` before it.
+    let negative = project.slipway(&["expr", "-1 < 0"]).success();
+    assert_eq!(negative.stdout.trim(), "true");
     let broken = project.slipway(&["expr", "github.ref =="]).failure(2);
     assert!(
         broken.stderr.contains("expression:1:14:"),

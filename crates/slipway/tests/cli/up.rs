@@ -69,6 +69,34 @@ fn serving_release(project: &Project) -> String {
     version["release"].as_str().unwrap().to_owned()
 }
 
+/// A repository whose branch the pipeline does not run on (the example filters `branches:
+/// [main]`, the repository is on `master`): `up` says which file was skipped and which filter
+/// excluded the push, and nothing starts.
+#[test]
+fn a_push_no_workflow_runs_on_names_the_file_and_the_filter() {
+    let project = Project::example();
+    project.git(&["branch", "-m", "main", "master"]);
+
+    let run = up(&project, false).failure(2);
+    assert!(
+        run.stderr.contains(
+            ".github/workflows/pipeline.yml: push to 'master' does not match branches [main]"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("add 'master' to `branches:` under `on: push:`"),
+        "{}",
+        run.stderr
+    );
+    let runs = project
+        .slipway_with(&["runs", "--json"], &[("DOCKER_HOST", NO_ENGINE)])
+        .success();
+    assert_eq!(runs.stdout.trim(), "[]", "nothing ran");
+}
+
 #[test]
 fn the_whole_path_on_processes_then_a_second_deploy_under_load_and_a_rollback() {
     let project = project();
