@@ -27,6 +27,7 @@ use slipway_registry::Digest;
 use crate::challenge::Challenge;
 use crate::credentials::{Credentials, Secret};
 use crate::error::ClientError;
+use crate::key;
 
 /// How long a token lives when the token service does not say (the spec's default).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
@@ -34,6 +35,8 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 const TOKEN_MARGIN: Duration = Duration::from_secs(5);
 /// How long to wait for a connection to a registry or token service.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where Docker Hub's registry API answers.
+const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// The client id sent with refresh-token grants.
 const CLIENT_ID: &str = "slipway";
 
@@ -103,9 +106,15 @@ impl RegistryClient {
             Transport::Https => "https",
             Transport::Http => "http",
         };
+        // Docker Hub's API answers on its own host, not on the name images use.
+        let endpoint = if key::canonical_host(registry) == key::DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            registry
+        };
         Ok(RegistryClient {
             registry: registry.to_owned(),
-            base: format!("{scheme}://{registry}"),
+            base: format!("{scheme}://{endpoint}"),
             http: http_client(registry)?,
             credentials,
             auth: Arc::default(),
@@ -501,4 +510,28 @@ pub(crate) fn manifest_accept() -> HeaderValue {
     HeaderValue::from_static(
         "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_hub_is_reached_on_its_api_host_and_others_as_named() {
+        let url = |registry: &str, transport| {
+            RegistryClient::new(registry, transport, None)
+                .map(|client| client.url("/v2/"))
+                .ok()
+        };
+        for hub in ["docker.io", "index.docker.io", "Registry-1.Docker.io"] {
+            assert_eq!(
+                url(hub, Transport::Https).as_deref(),
+                Some("https://registry-1.docker.io/v2/")
+            );
+        }
+        assert_eq!(
+            url("127.0.0.1:5000", Transport::Http).as_deref(),
+            Some("http://127.0.0.1:5000/v2/")
+        );
+    }
 }

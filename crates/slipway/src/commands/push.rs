@@ -163,7 +163,15 @@ pub(crate) async fn credentials(
     repository: &str,
 ) -> Result<Option<Credentials>, Failure> {
     let registry = config.registry();
+    let named_in_config = registry
+        .url
+        .as_deref()
+        .is_some_and(|url| host_and_path(url).0 == host);
     match (&registry.username, &registry.password_env) {
+        // Those are for the registry `url` names, never sent to another.
+        (Some(_), Some(_)) | (None, None) if !named_in_config => {
+            find_stored_credentials(host, repository).await
+        }
         (Some(user), Some(variable)) => {
             let password = std::env::var(variable).map_err(|_| {
                 Failure::bad_input(format!("`{variable}` is not set"))
@@ -178,19 +186,26 @@ pub(crate) async fn credentials(
             ));
             Ok(Some(Credentials::new(host, secret, source)))
         }
-        (None, None) => {
-            slipway_registry_client::find_credentials(&Environment::from_process(), host, repository)
-                .await
-                .map_err(|error| {
-                    Failure::bad_input(error.to_string()).hint(
-                        "fix or remove that entry, or log in again to rewrite it (`docker login`, `podman login`)",
-                    )
-                })
-        }
+        (None, None) => find_stored_credentials(host, repository).await,
         _ => Err(Failure::bad_input(
             "[registry] needs both `username` and `password_env`, or neither",
         )),
     }
+}
+
+/// The credentials the user keeps for `host` (Docker's config.json and credential helpers, the
+/// containers auth.json).
+async fn find_stored_credentials(
+    host: &str,
+    repository: &str,
+) -> Result<Option<Credentials>, Failure> {
+    slipway_registry_client::find_credentials(&Environment::from_process(), host, repository)
+        .await
+        .map_err(|error| {
+            Failure::bad_input(error.to_string()).hint(
+                "fix or remove that entry, or log in again to rewrite it (`docker login`, `podman login`)",
+            )
+        })
 }
 
 /// The same credentials as the engine takes them, for `X-Registry-Auth`.

@@ -457,6 +457,36 @@ fn bundles_go_to_an_external_registry_with_the_users_docker_login_and_deploy_fro
     );
     assert!(!refused.stderr.contains("wrong-pa55"), "{}", refused.stderr);
 
+    // [registry] username and password_env take precedence over the Docker login.
+    let with_password = |password: &'static str| {
+        let mut env = env.to_vec();
+        env.push(("TEST_REGISTRY_PASSWORD", password));
+        env
+    };
+    let own = project.read("slipway.toml");
+    project.write(
+        "slipway.toml",
+        &own.replace(
+            "insecure = true\n",
+            "insecure = true\nusername = \"ci\"\npassword_env = \"TEST_REGISTRY_PASSWORD\"\n",
+        ),
+    );
+    project
+        .slipway_with(&build, &with_password("right-pa55"))
+        .success();
+    let refused = project
+        .slipway_with(&build, &with_password("wrong-again"))
+        .failure(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "registry {} refused the credentials from [registry] username and password_env (`TEST_REGISTRY_PASSWORD`) in slipway.toml (401 Unauthorized)",
+            registry.host
+        )),
+        "{}",
+        refused.stderr
+    );
+    project.write("slipway.toml", &own);
+
     login("right-pa55");
     let built = project.slipway_with(&build, &env).success();
     let built: serde_json::Value = serde_json::from_str(&built.stdout).unwrap();
