@@ -303,13 +303,12 @@ async fn run_helper(
     let mut command = tokio::process::Command::new(&executable);
     command
         .arg("get")
-        .env_clear()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    // Helpers run with the caller's PATH and home, which they need to reach their own stores
-    // (a keychain, a cloud CLI), and nothing else of the process's environment.
+    // Helpers keep the rest of the environment: the ECR and GCR ones read their cloud's
+    // variables (AWS_PROFILE, CLOUDSDK_CONFIG). PATH and HOME are the lookup's own.
     if let Some(path) = &environment.path {
         command.env("PATH", path);
     }
