@@ -253,8 +253,20 @@ pub struct ImageRemoval {
 #[derive(Clone, PartialEq, Eq)]
 pub struct RegistryCredentials {
     pub(crate) server: String,
-    pub(crate) username: String,
-    pub(crate) password: String,
+    pub(crate) secret: RegistrySecret,
+}
+
+/// What the engine shows the registry, in `X-Registry-Auth`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum RegistrySecret {
+    Password {
+        username: String,
+        password: String,
+    },
+    /// An OAuth2 refresh token the engine exchanges at the registry's token service.
+    IdentityToken(String),
+    /// A bearer token the engine sends the registry as it is.
+    RegistryToken(String),
 }
 
 impl RegistryCredentials {
@@ -266,8 +278,27 @@ impl RegistryCredentials {
     ) -> Self {
         RegistryCredentials {
             server: server.into(),
-            username: username.into(),
-            password: password.into(),
+            secret: RegistrySecret::Password {
+                username: username.into(),
+                password: password.into(),
+            },
+        }
+    }
+
+    /// An identity token (`identitytoken`, what `docker login` keeps for Azure Container
+    /// Registry and others) for the registry at `server`.
+    pub fn identity_token(server: impl Into<String>, token: impl Into<String>) -> Self {
+        RegistryCredentials {
+            server: server.into(),
+            secret: RegistrySecret::IdentityToken(token.into()),
+        }
+    }
+
+    /// A bearer token (`registrytoken`) for the registry at `server`.
+    pub fn registry_token(server: impl Into<String>, token: impl Into<String>) -> Self {
+        RegistryCredentials {
+            server: server.into(),
+            secret: RegistrySecret::RegistryToken(token.into()),
         }
     }
 }
@@ -277,8 +308,15 @@ impl std::fmt::Debug for RegistryCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegistryCredentials")
             .field("server", &self.server)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
+            .field(
+                "username",
+                &match &self.secret {
+                    RegistrySecret::Password { username, .. } => username.as_str(),
+                    RegistrySecret::IdentityToken(_) => "<identity token>",
+                    RegistrySecret::RegistryToken(_) => "<registry token>",
+                },
+            )
+            .field("secret", &"<redacted>")
             .finish()
     }
 }

@@ -26,7 +26,8 @@ pub const BUNDLE_ARTIFACT_TYPE: &str = "application/vnd.slipway.bundle.v1";
 pub const BUNDLE_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 /// The image spec's empty config, `{}`, for artifacts that have no config of their own.
 const EMPTY_CONFIG: &str = "application/vnd.oci.empty.v1+json";
-const EMPTY_CONFIG_BYTES: &[u8] = b"{}";
+/// The bytes of that config: the blob every bundle references besides its layer.
+pub const BUNDLE_CONFIG: &[u8] = b"{}";
 
 /// A bundle read back from the registry.
 #[derive(Debug, Clone)]
@@ -63,20 +64,11 @@ impl Registry {
         tar: Bytes,
         annotations: BTreeMap<String, String>,
     ) -> Result<Digest, RegistryError> {
-        let config = self
-            .upload_bytes(repository, Bytes::from_static(EMPTY_CONFIG_BYTES))
+        self.upload_bytes(repository, Bytes::from_static(BUNDLE_CONFIG))
             .await?;
         let layer_size = tar.len() as u64;
         let layer = self.upload_bytes(repository, tar).await?;
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "artifactType": BUNDLE_ARTIFACT_TYPE,
-            "config": descriptor(EMPTY_CONFIG, &config, EMPTY_CONFIG_BYTES.len() as u64),
-            "layers": [descriptor(BUNDLE_LAYER, &layer, layer_size)],
-            "annotations": annotations,
-        });
-        let bytes = Bytes::from(manifest.to_string());
+        let bytes = bundle_manifest(&layer, layer_size, &annotations);
         let digest = Digest::of(Algorithm::Sha256, &bytes);
         let references: Vec<Reference> = if tags.is_empty() {
             vec![Reference::Digest(digest.clone())]
@@ -102,23 +94,7 @@ impl Registry {
             digest: stored.digest.clone(),
             found,
         };
-        let manifest: BundleManifest = serde_json::from_slice(&content)
-            .map_err(|error| not_a_bundle(format!("unreadable manifest: {error}")))?;
-        if manifest.artifact_type.as_deref() != Some(BUNDLE_ARTIFACT_TYPE) {
-            return Err(not_a_bundle(format!(
-                "artifact type {}",
-                manifest
-                    .artifact_type
-                    .as_deref()
-                    .unwrap_or("none: an image")
-            )));
-        }
-        let [layer] = manifest.layers.as_slice() else {
-            return Err(not_a_bundle(format!(
-                "{} layers, not one",
-                manifest.layers.len()
-            )));
-        };
+        let layer = bundle_layer(&content).map_err(not_a_bundle)?;
         let content = self.read_blob(repository, &layer.digest, None).await?;
         let mut tar = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
         let mut chunks = content.body;
@@ -148,6 +124,49 @@ impl Registry {
         let body = futures::stream::once(async move { Ok(bytes) }).boxed();
         self.upload_blob(repository, &digest, body).await?;
         Ok(digest)
+    }
+}
+
+/// The manifest of a bundle whose one layer is `layer` (`layer_size` bytes), annotated with
+/// `annotations`: what a registry, embedded or not, stores under the bundle's tags.
+pub fn bundle_manifest(
+    layer: &Digest,
+    layer_size: u64,
+    annotations: &BTreeMap<String, String>,
+) -> Bytes {
+    let config = Digest::of(Algorithm::Sha256, BUNDLE_CONFIG);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": BUNDLE_ARTIFACT_TYPE,
+        "config": descriptor(EMPTY_CONFIG, &config, BUNDLE_CONFIG.len() as u64),
+        "layers": [descriptor(BUNDLE_LAYER, layer, layer_size)],
+        "annotations": annotations,
+    });
+    Bytes::from(manifest.to_string())
+}
+
+/// The one layer of the bundle whose manifest is `manifest`, or what was found instead when it
+/// is not a bundle (an image, say).
+///
+/// # Errors
+///
+/// A description of what the manifest is instead, for [`BundleError::NotABundle`].
+pub fn bundle_layer(manifest: &[u8]) -> Result<Descriptor, String> {
+    let manifest: BundleManifest = serde_json::from_slice(manifest)
+        .map_err(|error| format!("unreadable manifest: {error}"))?;
+    if manifest.artifact_type.as_deref() != Some(BUNDLE_ARTIFACT_TYPE) {
+        return Err(format!(
+            "artifact type {}",
+            manifest
+                .artifact_type
+                .as_deref()
+                .unwrap_or("none: an image")
+        ));
+    }
+    match <[Descriptor; 1]>::try_from(manifest.layers) {
+        Ok([layer]) => Ok(layer),
+        Err(layers) => Err(format!("{} layers, not one", layers.len())),
     }
 }
 

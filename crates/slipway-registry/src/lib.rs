@@ -52,7 +52,10 @@ mod server;
 pub mod storage;
 
 pub use auth::{AccessRule, Action, AuthError, Authenticator};
-pub use bundle::{BUNDLE_ARTIFACT_TYPE, BUNDLE_LAYER, BundleError, PulledBundle};
+pub use bundle::{
+    BUNDLE_ARTIFACT_TYPE, BUNDLE_CONFIG, BUNDLE_LAYER, BundleError, PulledBundle, bundle_layer,
+    bundle_manifest,
+};
 pub use digest::{Algorithm, Digest};
 pub use error::{ErrorCode, RegistryError};
 pub use gc::{DEFAULT_GRACE, DEFAULT_UPLOAD_EXPIRY, GcOptions, GcReport};

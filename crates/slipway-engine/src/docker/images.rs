@@ -18,7 +18,7 @@ use crate::engine::ByteStream;
 use crate::error::EngineError;
 use crate::image::{
     ImageConfig, ImageDetails, ImageFilter, ImageId, ImageRemoval, ImageSummary,
-    RegistryCredentials, familiar_reference, split_tag,
+    RegistryCredentials, RegistrySecret, familiar_reference, split_tag,
 };
 
 /// How many times an inspection is made while Podman answers [`is_lookup_race`].
@@ -304,17 +304,55 @@ pub(crate) async fn pull(
 }
 
 fn docker_credentials(credentials: &RegistryCredentials) -> DockerCredentials {
-    DockerCredentials {
-        username: Some(credentials.username.clone()),
-        password: Some(credentials.password.clone()),
-        serveraddress: Some(credentials.server.clone()),
-        ..DockerCredentials::default()
+    let server = Some(credentials.server.clone());
+    match &credentials.secret {
+        RegistrySecret::Password { username, password } => DockerCredentials {
+            username: Some(username.clone()),
+            password: Some(password.clone()),
+            serveraddress: server,
+            ..DockerCredentials::default()
+        },
+        RegistrySecret::IdentityToken(token) => DockerCredentials {
+            identitytoken: Some(token.clone()),
+            serveraddress: server,
+            ..DockerCredentials::default()
+        },
+        RegistrySecret::RegistryToken(token) => DockerCredentials {
+            registrytoken: Some(token.clone()),
+            serveraddress: server,
+            ..DockerCredentials::default()
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_auth_carries_passwords_identity_and_registry_tokens() {
+        let password = docker_credentials(&RegistryCredentials::new("r.example.com", "ci", "pw"));
+        assert_eq!(
+            (
+                password.username.as_deref(),
+                password.password.as_deref(),
+                password.identitytoken,
+                password.serveraddress.as_deref()
+            ),
+            (Some("ci"), Some("pw"), None, Some("r.example.com"))
+        );
+        let identity =
+            docker_credentials(&RegistryCredentials::identity_token("acr.io", "refresh"));
+        assert_eq!(
+            (identity.identitytoken.as_deref(), identity.password),
+            (Some("refresh"), None)
+        );
+        let bearer = docker_credentials(&RegistryCredentials::registry_token("ghcr.io", "t"));
+        assert_eq!(
+            (bearer.registrytoken.as_deref(), bearer.username),
+            (Some("t"), None)
+        );
+    }
 
     #[test]
     fn reads_what_load_reports() {

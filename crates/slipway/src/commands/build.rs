@@ -81,12 +81,17 @@ async fn bundle(
     }
     let annotations = prepared.labels().clone();
     let built = prepared.bundle(store).await?;
-    set_step_outputs(&built.references, &built.content_digest)?;
     let pushed = if args.push {
         Some(super::push::push_bundle(global, config, &built, annotations, status).await?)
     } else {
         None
     };
+    // A deploy reads the bundle from where it went: an external registry names its own host.
+    let references = pushed
+        .as_ref()
+        .and_then(super::push::Pushed::external_references)
+        .unwrap_or_else(|| built.references.clone());
+    set_step_outputs(&references, &built.content_digest)?;
     report_bundle(&built, pushed.as_ref(), args.json, status)
 }
 

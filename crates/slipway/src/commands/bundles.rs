@@ -1,14 +1,17 @@
 //! Bundles on the way to a process release: `slipway deploy --runtime process --image REF`
-//! reads the bundle `REF` names from the embedded registry and unpacks it into the state
-//! directory, once per digest, so the release runs content that no later edit can change.
+//! reads the bundle `REF` names from the embedded registry (or, when `REF` names a registry
+//! host, from that registry, with the credentials `slipway push` would use) and unpacks it into
+//! the state directory, once per digest, so the release runs content that no later edit can
+//! change.
 
 use std::path::{Path, PathBuf};
 
-use slipway_registry::{BundleError, Reference, Registry};
+use slipway_registry::{BundleError, PulledBundle, Reference, Registry};
 
-use super::push::{embedded_repository, split_reference};
+use super::push::{embedded_repository, host_and_path, split_reference};
 use super::registry::Setup;
 use crate::cli::GlobalArgs;
+use crate::project;
 use crate::report::Failure;
 
 /// Where bundles are unpacked, under the state directory.
@@ -29,18 +32,10 @@ pub(crate) async fn unpack(
     state_dir: &Path,
     reference: &str,
 ) -> Result<Unpacked, Failure> {
-    let (repository, reference) = parse(reference)?;
-    let registry: Registry = Setup::load(global, None)?.open()?;
-    let bundle = registry
-        .pull_bundle(&repository, &reference)
-        .await
-        .map_err(|error| match error {
-            BundleError::Registry(error) => Failure::from(error).hint(format!(
-                "build and push the bundle first: `slipway build --runtime process --push` ({repository}:TAG)"
-            )),
-            not_a_bundle @ BundleError::NotABundle { .. } => Failure::bad_input(not_a_bundle.to_string())
-                .hint("an image runs on the container runtime: deploy it with --runtime container"),
-        })?;
+    let bundle = match external_host(reference) {
+        Some(host) => pull_external(global, host, reference).await?,
+        None => pull_embedded(global, reference).await?,
+    };
     let dir = state_dir.join(BUNDLES_DIR).join(bundle.digest.hex());
     if !dir.is_dir() {
         let tar = bundle.tar.clone();
@@ -58,6 +53,45 @@ pub(crate) async fn unpack(
         dir,
         digest: bundle.digest.to_string(),
     })
+}
+
+/// The bundle from the embedded registry.
+async fn pull_embedded(global: &GlobalArgs, reference: &str) -> Result<PulledBundle, Failure> {
+    let (repository, reference) = parse(reference)?;
+    let registry: Registry = Setup::load(global, None)?.open()?;
+    registry
+        .pull_bundle(&repository, &reference)
+        .await
+        .map_err(|error| match error {
+            BundleError::Registry(error) => Failure::from(error).hint(format!(
+                "build and push the bundle first: `slipway build --runtime process --push` ({repository}:TAG)"
+            )),
+            not_a_bundle @ BundleError::NotABundle { .. } => Failure::bad_input(not_a_bundle.to_string())
+                .hint("an image runs on the container runtime: deploy it with --runtime container"),
+        })
+}
+
+/// The bundle from the registry `host`, which `reference` names.
+async fn pull_external(
+    global: &GlobalArgs,
+    host: &str,
+    reference: &str,
+) -> Result<PulledBundle, Failure> {
+    let config = project::load_config(global)?;
+    let (_, path) = host_and_path(reference);
+    let (repository, tag_or_digest) = parse(path)?;
+    let client = super::push::registry_client(&config, host, repository.as_str()).await?;
+    client
+        .pull_bundle(&repository, &tag_or_digest)
+        .await
+        .map_err(|error| super::push::client_failure(error, host, config.registry().insecure))
+}
+
+/// The registry host `reference` starts with (`registry.example.com/team/web:1`), if any:
+/// `localhost/...` is the embedded registry's.
+fn external_host(reference: &str) -> Option<&str> {
+    let (first, _) = reference.split_once('/')?;
+    (first != "localhost" && (first.contains('.') || first.contains(':'))).then_some(first)
 }
 
 /// The repository and the tag or digest of a bundle reference.

@@ -7,6 +7,12 @@
 //! stores it straight from the archive (`shop/web:1.2.0` in the storage `slipway registry serve`
 //! serves). No server is needed for that, and none of the engine's registry settings: Podman
 //! will not push over plain HTTP to loopback without them, Docker would.
+//!
+//! Credentials for an external registry are `[registry] username` and `password_env` when set,
+//! else those the user already keeps for it (Docker's config.json and credential helpers, the
+//! containers auth.json: `slipway-registry-client` finds them). The engine gets them in
+//! `X-Registry-Auth`; bundles, which the engine cannot push, go to the registry through
+//! `slipway-registry-client` directly.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -18,6 +24,9 @@ use slipway_build::BuiltBundle;
 use slipway_config::Config;
 use slipway_engine::{ContainerEngine, ImageRemoval, RegistryCredentials};
 use slipway_registry::{RepositoryName, Tag};
+use slipway_registry_client::{
+    ClientError, Credentials, Environment, RegistryClient, Secret, Source, Transport,
+};
 use slipway_store::{BuildQuery, BuildStatus};
 
 use super::registry::Setup;
@@ -56,6 +65,21 @@ pub(crate) struct Pushed {
     /// `embedded`, or the registry's URL.
     registry: String,
     images: Vec<PushedImage>,
+    #[serde(skip)]
+    external: bool,
+}
+
+impl Pushed {
+    /// Where the images can be pulled from, when they went to a registry `[registry] url` names
+    /// (the embedded registry's references are the local ones).
+    pub(crate) fn external_references(&self) -> Option<Vec<String>> {
+        self.external.then(|| {
+            self.images
+                .iter()
+                .map(|image| image.reference.clone())
+                .collect()
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -89,16 +113,22 @@ async fn push_external(
     references: &[String],
     status: Status,
 ) -> Result<Pushed, Failure> {
-    let credentials = credentials(config, url)?;
     let mut images = Vec::new();
     for reference in references {
         let remote = remote_reference(url, reference);
+        let (host, repository) = host_and_path(split_reference(&remote).0);
+        let credentials = credentials(config, host, repository).await?;
         status.line(format!("pushing {remote}"));
         let retagged = remote != *reference;
         if retagged {
             engine.tag_image(reference, &remote).await?;
         }
-        let pushed = engine.push_image(&remote, credentials.as_ref()).await;
+        let pushed = engine
+            .push_image(
+                &remote,
+                credentials.as_ref().map(engine_credentials).as_ref(),
+            )
+            .await;
         if retagged {
             // The extra tag only named the image for the push.
             engine
@@ -107,9 +137,9 @@ async fn push_external(
         }
         pushed.map_err(|error| {
             Failure::from(error).hint(if config.registry().insecure {
-                "a plain-HTTP registry must also be insecure for the engine (Docker's daemon.json, Podman's registries.conf)"
+                "a plain-HTTP registry must also be insecure for the engine (Docker's daemon.json, Podman's registries.conf)".to_owned()
             } else {
-                "check [registry] in slipway.toml and the credentials in the variable `password_env` names"
+                login_hint(host, credentials.as_ref().map(Credentials::source))
             })
         })?;
         images.push(PushedImage {
@@ -120,26 +150,137 @@ async fn push_external(
     Ok(Pushed {
         registry: url.to_owned(),
         images,
+        external: true,
     })
 }
 
-/// The credentials `[registry]` names: `username` and the password in `password_env`.
-fn credentials(config: &Config, url: &str) -> Result<Option<RegistryCredentials>, Failure> {
+/// The credentials for `repository` on the registry `host`: `username` and the password in
+/// `password_env` when `[registry]` sets them, else those the user keeps for the registry
+/// (Docker's config.json and credential helpers, the containers auth.json).
+pub(crate) async fn credentials(
+    config: &Config,
+    host: &str,
+    repository: &str,
+) -> Result<Option<Credentials>, Failure> {
     let registry = config.registry();
-    let server = url.split('/').next().unwrap_or(url);
+    let named_in_config = registry
+        .url
+        .as_deref()
+        .is_some_and(|url| host_and_path(url).0 == host);
     match (&registry.username, &registry.password_env) {
-        (None, None) => Ok(None),
+        // Those are for the registry `url` names, never sent to another.
+        (Some(_), Some(_)) | (None, None) if !named_in_config => {
+            find_stored_credentials(host, repository).await
+        }
         (Some(user), Some(variable)) => {
             let password = std::env::var(variable).map_err(|_| {
                 Failure::bad_input(format!("`{variable}` is not set"))
                     .hint("it holds the registry password ([registry] password_env)")
             })?;
-            Ok(Some(RegistryCredentials::new(server, user, password)))
+            let secret = Secret::Basic {
+                username: user.clone(),
+                password,
+            };
+            let source = Source::Given(format!(
+                "[registry] username and password_env (`{variable}`) in slipway.toml"
+            ));
+            Ok(Some(Credentials::new(host, secret, source)))
         }
+        (None, None) => find_stored_credentials(host, repository).await,
         _ => Err(Failure::bad_input(
             "[registry] needs both `username` and `password_env`, or neither",
         )),
     }
+}
+
+/// The credentials the user keeps for `host` (Docker's config.json and credential helpers, the
+/// containers auth.json).
+async fn find_stored_credentials(
+    host: &str,
+    repository: &str,
+) -> Result<Option<Credentials>, Failure> {
+    slipway_registry_client::find_credentials(&Environment::from_process(), host, repository)
+        .await
+        .map_err(|error| {
+            Failure::bad_input(error.to_string()).hint(
+                "fix or remove that entry, or log in again to rewrite it (`docker login`, `podman login`)",
+            )
+        })
+}
+
+/// The same credentials as the engine takes them, for `X-Registry-Auth`.
+fn engine_credentials(credentials: &Credentials) -> RegistryCredentials {
+    let server = credentials.server();
+    match credentials.secret() {
+        Secret::Basic { username, password } => {
+            RegistryCredentials::new(server, username, password)
+        }
+        Secret::IdentityToken { token } => RegistryCredentials::identity_token(server, token),
+        Secret::RegistryToken { token } => RegistryCredentials::registry_token(server, token),
+    }
+}
+
+/// What to do when `host` refuses the credentials from `source` (or wants some).
+fn login_hint(host: &str, source: Option<&Source>) -> String {
+    match source {
+        Some(Source::Given(_)) => {
+            "check [registry] in slipway.toml and the password in the variable `password_env` names"
+                .to_owned()
+        }
+        Some(source) => format!(
+            "the credentials came from {source}: log in again (`docker login {host}` or `podman login {host}`), or set [registry] username and password_env in slipway.toml, which take precedence"
+        ),
+        None => format!(
+            "log in (`docker login {host}` or `podman login {host}`), or set [registry] username and password_env in slipway.toml"
+        ),
+    }
+}
+
+/// A registry client's error as a failure with a hint at the fix.
+pub(crate) fn client_failure(error: ClientError, host: &str, insecure: bool) -> Failure {
+    let message = error.to_string();
+    match error {
+        ClientError::Unauthorized {
+            credentials_from, ..
+        } => Failure::new(message).hint(login_hint(host, credentials_from.as_ref())),
+        ClientError::Credentials(_) => Failure::bad_input(message).hint(
+            "fix or remove that entry, or log in again to rewrite it (`docker login`, `podman login`)",
+        ),
+        ClientError::Unreachable { .. } if !insecure => Failure::new(message)
+            .hint("check [registry] url in slipway.toml; a plain-HTTP registry needs `insecure = true`"),
+        ClientError::Unreachable { .. } => {
+            Failure::new(message).hint("check [registry] url in slipway.toml and that the registry runs")
+        }
+        _ => Failure::new(message),
+    }
+}
+
+/// A client for `host` as `[registry]` says to reach it, with the credentials for
+/// `repository`.
+pub(crate) async fn registry_client(
+    config: &Config,
+    host: &str,
+    repository: &str,
+) -> Result<RegistryClient, Failure> {
+    let insecure = config.registry().insecure
+        && config
+            .registry()
+            .url
+            .as_deref()
+            .is_some_and(|url| host_and_path(url).0 == host);
+    let transport = if insecure {
+        Transport::Http
+    } else {
+        Transport::Https
+    };
+    let credentials = credentials(config, host, repository).await?;
+    RegistryClient::new(host, transport, credentials)
+        .map_err(|error| client_failure(error, host, insecure))
+}
+
+/// `host[:port]/path` split at the first slash.
+pub(crate) fn host_and_path(reference: &str) -> (&str, &str) {
+    reference.split_once('/').unwrap_or((reference, ""))
 }
 
 /// Into the embedded registry's storage, from the engine's export of each image.
@@ -188,6 +329,7 @@ async fn push_embedded(
     Ok(Pushed {
         registry: format!("embedded ({})", setup.storage().display()),
         images,
+        external: false,
     })
 }
 
@@ -210,8 +352,9 @@ async fn already_stored(
     Ok(registry.retag_image(repository, tags, &config).await?)
 }
 
-/// A bundle into the embedded registry under each of its tags, annotated with the build's OCI
-/// labels (revision, version, created). The process runtime deploys from there.
+/// A bundle into the embedded registry (or the one `[registry] url` names) under each of its
+/// tags, annotated with the build's OCI labels (revision, version, created). The process
+/// runtime deploys from there.
 pub(crate) async fn push_bundle(
     global: &GlobalArgs,
     config: &Config,
@@ -219,18 +362,13 @@ pub(crate) async fn push_bundle(
     labels: BTreeMap<String, String>,
     status: Status,
 ) -> Result<Pushed, Failure> {
-    if let Some(url) = &config.registry().url {
-        return Err(Failure::bad_input(format!(
-            "bundles are kept in the embedded registry, but slipway.toml names {url}"
-        ))
-        .hint(
-            "build an image for that registry with --runtime container, or remove [registry] url",
-        ));
-    }
     let annotations: BTreeMap<String, String> = labels
         .into_iter()
         .filter(|(key, _)| key.starts_with("org.opencontainers.image."))
         .collect();
+    if let Some(url) = &config.registry().url {
+        return push_bundle_external(config, url, built, &annotations, status).await;
+    }
     let setup = Setup::load(global, None)?;
     let registry = setup.open()?;
     let mut images = Vec::new();
@@ -254,6 +392,49 @@ pub(crate) async fn push_bundle(
     Ok(Pushed {
         registry: format!("embedded ({})", setup.storage().display()),
         images,
+        external: false,
+    })
+}
+
+/// A bundle to the registry `url` names, through the registry client (the engine pushes images
+/// only).
+async fn push_bundle_external(
+    config: &Config,
+    url: &str,
+    built: &BuiltBundle,
+    annotations: &BTreeMap<String, String>,
+    status: Status,
+) -> Result<Pushed, Failure> {
+    let insecure = config.registry().insecure;
+    let mut images = Vec::new();
+    for (local, tags) in by_repository(&built.references)? {
+        let remote = remote_reference(url, &local);
+        let (host, path) = host_and_path(&remote);
+        let repository: RepositoryName =
+            path.parse()
+                .map_err(|error: slipway_registry::name::NameError| {
+                    Failure::bad_input(format!("{remote}: {error}"))
+                        .hint("fix [registry] url in slipway.toml (host[:port]/namespace)")
+                })?;
+        let client = registry_client(config, host, path).await?;
+        status.line(format!("pushing bundle {remote}"));
+        let tar = bytes::Bytes::from(built.tar.clone());
+        let digest = client
+            .push_bundle(&repository, &tags, tar, annotations)
+            .await
+            .map_err(|error| client_failure(error, host, insecure))?;
+        status.line(format!("{} bundle {remote} {digest}", output::ok("pushed")));
+        for tag in &tags {
+            images.push(PushedImage {
+                reference: format!("{remote}:{tag}"),
+                digest: Some(digest.to_string()),
+            });
+        }
+    }
+    Ok(Pushed {
+        registry: url.to_owned(),
+        images,
+        external: true,
     })
 }
 

@@ -298,3 +298,179 @@ fn build_push_stores_every_tag_in_the_embedded_registry_and_push_does_it_again()
         by_reference.stdout
     );
 }
+
+/// Debian's `docker-registry` (distribution v2) with htpasswd auth, on the port it picked.
+struct Distribution {
+    /// `127.0.0.1:PORT`.
+    host: String,
+    _running: Running,
+    _dir: tempfile::TempDir,
+}
+
+fn distribution(user: &str, password: &str) -> Distribution {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let hash = bcrypt::hash(password, 5).unwrap();
+    std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+    let config = format!(
+        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\nauth:\n  htpasswd:\n    realm: slipway-test\n    path: {}\n",
+        dir.path().join("storage").display(),
+        dir.path().join("htpasswd").display(),
+    );
+    std::fs::write(dir.path().join("config.yml"), config).unwrap();
+    let mut child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.path().join("config.yml"))
+        .env_clear()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("docker-registry is not installed: run scripts/install-registry-test-tools");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let running = Running(child);
+    // It binds port 0 and logs the address it got.
+    let host = loop {
+        let line = lines
+            .next()
+            .expect("docker-registry exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split('"').next().unwrap().trim().to_owned();
+        }
+    };
+    // Keep reading its log, so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Distribution {
+        host,
+        _running: running,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn bundles_go_to_an_external_registry_with_the_users_docker_login_and_deploy_from_it() {
+    let registry = distribution("ci", "right-pa55");
+    let project = crate::deploy::project();
+    let _cleanup = crate::deploy::Cleanup(&project);
+    let config = project.read("slipway.toml");
+    project.write(
+        "slipway.toml",
+        &format!(
+            "{config}\n[registry]\nurl = \"{}/team\"\ninsecure = true\n",
+            registry.host
+        ),
+    );
+    project.commit_all("an external registry");
+    let logins = tempfile::tempdir().unwrap();
+    let docker = logins.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let login = |password: &str| {
+        let auth = base64_auth("ci", password);
+        std::fs::write(
+            docker.join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    };
+    let home = logins.path().display().to_string();
+    let docker_config = docker.display().to_string();
+    // Only the logins the test wrote: none of the user's own.
+    let env = [
+        ("DOCKER_CONFIG", docker_config.as_str()),
+        ("HOME", home.as_str()),
+        ("XDG_RUNTIME_DIR", home.as_str()),
+        ("REGISTRY_AUTH_FILE", ""),
+        ("SLIPWAY_PROXY_LISTEN", "127.0.0.1:0"),
+    ];
+    let build = ["build", "--runtime", "process", "--push", "--json"];
+
+    login("wrong-pa55");
+    let refused = project.slipway_with(&build, &env).failure(1);
+    let config_file = docker.join("config.json");
+    assert!(
+        refused.stderr.contains(&format!(
+            "registry {host} refused the credentials from auths[\"{host}\"] in {} (401 Unauthorized)",
+            config_file.display(),
+            host = registry.host
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("docker login {}", registry.host)),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("wrong-pa55"), "{}", refused.stderr);
+
+    // [registry] username and password_env take precedence over the Docker login.
+    let with_password = |password: &'static str| {
+        let mut env = env.to_vec();
+        env.push(("TEST_REGISTRY_PASSWORD", password));
+        env
+    };
+    let own = project.read("slipway.toml");
+    project.write(
+        "slipway.toml",
+        &own.replace(
+            "insecure = true\n",
+            "insecure = true\nusername = \"ci\"\npassword_env = \"TEST_REGISTRY_PASSWORD\"\n",
+        ),
+    );
+    project
+        .slipway_with(&build, &with_password("right-pa55"))
+        .success();
+    let refused = project
+        .slipway_with(&build, &with_password("wrong-again"))
+        .failure(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "registry {} refused the credentials from [registry] username and password_env (`TEST_REGISTRY_PASSWORD`) in slipway.toml (401 Unauthorized)",
+            registry.host
+        )),
+        "{}",
+        refused.stderr
+    );
+    project.write("slipway.toml", &own);
+
+    login("right-pa55");
+    let built = project.slipway_with(&build, &env).success();
+    let built: serde_json::Value = serde_json::from_str(&built.stdout).unwrap();
+    let image = &built["pushed"]["images"][0];
+    let reference = image["reference"].as_str().unwrap();
+    assert!(
+        reference.starts_with(&format!("{}/team/hello:", registry.host)),
+        "{built}"
+    );
+    let digest: Digest = image["digest"].as_str().unwrap().parse().unwrap();
+
+    project
+        .slipway_with(
+            &[
+                "deploy",
+                "staging",
+                "--runtime",
+                "process",
+                "--image",
+                reference,
+            ],
+            &env,
+        )
+        .success();
+    assert!(
+        project
+            .path()
+            .join(".slipway/bundles")
+            .join(digest.hex())
+            .is_dir(),
+        "the deploy unpacked the bundle it pulled from {}",
+        registry.host
+    );
+}
+
+fn base64_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}

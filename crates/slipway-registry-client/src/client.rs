@@ -1,0 +1,537 @@
+//! [`RegistryClient`]: the requests of the distribution spec Slipway makes itself (blobs and
+//! manifests, for bundles the engine cannot push), with the authentication registries ask for.
+//!
+//! Every request is first sent with what is known to work for its scope (a cached token, or
+//! Basic credentials once the registry asked for them). A `401` carries a challenge: `Basic`
+//! means the credentials go on every request from then on; `Bearer` means a token is fetched
+//! from the challenge's realm for its service and scope (a GET with Basic credentials, or,
+//! for an identity token, a POST with `grant_type=refresh_token`, as Docker's token
+//! specification documents), cached by scope until it expires, and the request sent again once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Deserialize;
+use slipway_registry::Digest;
+
+use crate::challenge::Challenge;
+use crate::credentials::{Credentials, Secret};
+use crate::error::ClientError;
+use crate::key;
+
+/// How long a token lives when the token service does not say (the spec's default).
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// Tokens are renewed this long before they expire, so none expires in flight.
+const TOKEN_MARGIN: Duration = Duration::from_secs(5);
+/// How long to wait for a connection to a registry or token service.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where Docker Hub's registry API answers.
+const DOCKER_HUB_API: &str = "registry-1.docker.io";
+/// The client id sent with refresh-token grants.
+const CLIENT_ID: &str = "slipway";
+
+/// How to reach a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTPS, verified against the system's certificate authorities.
+    Https,
+    /// Plain HTTP, for a registry on loopback or a trusted network.
+    Http,
+}
+
+/// A client for one registry host.
+#[derive(Debug, Clone)]
+pub struct RegistryClient {
+    registry: String,
+    base: String,
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    credentials: Option<Credentials>,
+    auth: Arc<Mutex<AuthState>>,
+}
+
+/// What the registry asked for so far, and the tokens it accepted.
+#[derive(Debug, Default)]
+struct AuthState {
+    basic: bool,
+    tokens: HashMap<String, CachedToken>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedToken {
+    value: String,
+    renew_at: Instant,
+}
+
+/// A request that can be sent again after a challenge.
+pub(crate) struct Prepared {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(http::HeaderName, HeaderValue)>,
+    pub(crate) body: Bytes,
+    /// What the request is for, in errors (`pushing a blob to team/web`).
+    pub(crate) doing: String,
+}
+
+/// What the token service answers.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    token: Option<String>,
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+impl RegistryClient {
+    /// A client for the registry at `registry` (`host[:port]`) over `transport`, presenting
+    /// `credentials` when it asks for them.
+    ///
+    /// # Errors
+    ///
+    /// TLS cannot be set up.
+    pub fn new(
+        registry: &str,
+        transport: Transport,
+        credentials: Option<Credentials>,
+    ) -> Result<RegistryClient, ClientError> {
+        let scheme = match transport {
+            Transport::Https => "https",
+            Transport::Http => "http",
+        };
+        // Docker Hub's API answers on its own host, not on the name images use.
+        let endpoint = if key::canonical_host(registry) == key::DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            registry
+        };
+        Ok(RegistryClient {
+            registry: registry.to_owned(),
+            base: format!("{scheme}://{endpoint}"),
+            http: http_client(registry)?,
+            credentials,
+            auth: Arc::default(),
+        })
+    }
+
+    /// The registry's host.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// `/v2/...` on the registry as a full URL.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A URL the registry answered with (`Location`), absolute or relative to the registry.
+    pub(crate) fn resolve(&self, location: &str) -> String {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_owned()
+        } else {
+            self.url(location)
+        }
+    }
+
+    /// Sends `request` with authentication for `scope` (`repository:team/web:pull,push`),
+    /// answering one challenge.
+    pub(crate) async fn send(
+        &self,
+        request: &Prepared,
+        scope: &str,
+    ) -> Result<Response<Incoming>, ClientError> {
+        let sent = self.authorization(scope);
+        let response = self.send_once(request, sent.as_deref()).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let header = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        match Challenge::parse(&header) {
+            Some(Challenge::Basic) => self.accept_basic(sent.as_deref())?,
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope: asked,
+            }) => {
+                self.fetch_token(&realm, service.as_deref(), scope, asked.as_deref())
+                    .await?;
+            }
+            None if header.is_empty() => return Err(self.unauthorized()),
+            None => {
+                return Err(ClientError::Challenge {
+                    registry: self.registry.clone(),
+                    challenge: header,
+                });
+            }
+        }
+        let retried = self.authorization(scope);
+        if retried.is_none() || retried == sent {
+            return Err(self.unauthorized());
+        }
+        let response = self.send_once(request, retried.as_deref()).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err(self.unauthorized());
+        }
+        Ok(response)
+    }
+
+    /// Sends `request` to wherever its URL points without credentials (a redirect to storage).
+    pub(crate) async fn send_anonymous(
+        &self,
+        request: &Prepared,
+    ) -> Result<Response<Incoming>, ClientError> {
+        self.send_once(request, None).await
+    }
+
+    async fn send_once(
+        &self,
+        request: &Prepared,
+        authorization: Option<&str>,
+    ) -> Result<Response<Incoming>, ClientError> {
+        let mut builder = Request::builder()
+            .method(request.method.clone())
+            .uri(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(authorization) = authorization {
+            builder = builder.header(AUTHORIZATION, authorization);
+        }
+        let built = builder
+            .body(Full::new(request.body.clone()))
+            .map_err(|error| self.unreachable(&request.doing, &error))?;
+        tracing::debug!(method = %request.method, url = %request.url, "registry request");
+        self.http
+            .request(built)
+            .await
+            .map_err(|error| self.unreachable(&request.doing, &error))
+    }
+
+    /// The `Authorization` header for `scope`, from what is known to work.
+    fn authorization(&self, scope: &str) -> Option<String> {
+        if let Some(Secret::RegistryToken { token }) = self.secret() {
+            return Some(format!("Bearer {token}"));
+        }
+        let state = self
+            .auth
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(token) = state.tokens.get(scope)
+            && token.renew_at > Instant::now()
+        {
+            return Some(format!("Bearer {}", token.value));
+        }
+        if state.basic {
+            return self.basic_header();
+        }
+        None
+    }
+
+    /// The registry asked for Basic credentials: send them from now on.
+    fn accept_basic(&self, sent: Option<&str>) -> Result<(), ClientError> {
+        let header = self.basic_header().ok_or_else(|| self.unauthorized())?;
+        if sent == Some(header.as_str()) {
+            return Err(self.unauthorized());
+        }
+        self.auth
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .basic = true;
+        Ok(())
+    }
+
+    fn basic_header(&self) -> Option<String> {
+        match self.secret()? {
+            Secret::Basic { username, password } => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+            )),
+            Secret::IdentityToken { .. } | Secret::RegistryToken { .. } => None,
+        }
+    }
+
+    fn secret(&self) -> Option<&Secret> {
+        self.credentials.as_ref().map(Credentials::secret)
+    }
+
+    /// Gets a token for `scope` (and the `asked` scope of the challenge, when it differs) from
+    /// `realm` and caches it under `scope`.
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        asked: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let mut scopes = vec![scope];
+        scopes.extend(asked.filter(|asked| *asked != scope));
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        if let Some(service) = service {
+            form.append_pair("service", service);
+        }
+        let request = match self.secret() {
+            Some(Secret::IdentityToken { token }) => {
+                // The OAuth2 form of Docker's token spec: scopes space-separated.
+                form.append_pair("grant_type", "refresh_token")
+                    .append_pair("client_id", CLIENT_ID)
+                    .append_pair("refresh_token", token)
+                    .append_pair("scope", &scopes.join(" "));
+                Prepared {
+                    method: Method::POST,
+                    url: realm.to_owned(),
+                    headers: vec![(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("application/x-www-form-urlencoded"),
+                    )],
+                    body: Bytes::from(form.finish()),
+                    doing: format!("asking {realm} for a token"),
+                }
+            }
+            secret => {
+                for scope in &scopes {
+                    form.append_pair("scope", scope);
+                }
+                let mut headers = Vec::new();
+                if let Some(Secret::Basic { username, .. }) = secret {
+                    form.append_pair("account", username);
+                    if let Some(value) = self
+                        .basic_header()
+                        .and_then(|header| HeaderValue::from_str(&header).ok())
+                    {
+                        headers.push((AUTHORIZATION, value));
+                    }
+                }
+                let separator = if realm.contains('?') { '&' } else { '?' };
+                Prepared {
+                    method: Method::GET,
+                    url: format!("{realm}{separator}{}", form.finish()),
+                    headers,
+                    body: Bytes::new(),
+                    doing: format!("asking {realm} for a token"),
+                }
+            }
+        };
+        let response = self.send_once(&request, None).await?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(self.unauthorized());
+        }
+        let body = self.read_body(response, &request.doing).await?;
+        let token_error = |reason: String| ClientError::Token {
+            registry: self.registry.clone(),
+            realm: realm.to_owned(),
+            reason,
+        };
+        if !status.is_success() {
+            return Err(token_error(format!("{status}")));
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&body)
+            .map_err(|error| token_error(format!("something that is not a token: {error}")))?;
+        let value = answer
+            .token
+            .or(answer.access_token)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| token_error("no `token` nor `access_token`".to_owned()))?;
+        let lifetime = answer
+            .expires_in
+            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
+        let renew_at = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
+        self.auth
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .tokens
+            .insert(scope.to_owned(), CachedToken { value, renew_at });
+        Ok(())
+    }
+
+    /// A response's whole body.
+    pub(crate) async fn read_body(
+        &self,
+        response: Response<Incoming>,
+        doing: &str,
+    ) -> Result<Bytes, ClientError> {
+        Ok(response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| self.unreachable(doing, &error))?
+            .to_bytes())
+    }
+
+    /// The error for an answer other than `expected`, with the registry's own message.
+    pub(crate) async fn unexpected(
+        &self,
+        response: Response<Incoming>,
+        doing: &str,
+    ) -> ClientError {
+        let status = response.status();
+        let body = self.read_body(response, doing).await.unwrap_or_default();
+        let message = registry_message(&body);
+        if status == StatusCode::FORBIDDEN {
+            return ClientError::Denied {
+                registry: self.registry.clone(),
+                doing: doing.to_owned(),
+                message,
+            };
+        }
+        ClientError::Status {
+            registry: self.registry.clone(),
+            doing: doing.to_owned(),
+            status,
+            message,
+        }
+    }
+
+    pub(crate) fn digest_mismatch(
+        &self,
+        what: &str,
+        expected: &Digest,
+        bytes: &[u8],
+    ) -> ClientError {
+        ClientError::DigestMismatch {
+            registry: self.registry.clone(),
+            what: what.to_owned(),
+            expected: expected.to_string(),
+            actual: Digest::sha256(bytes).to_string(),
+        }
+    }
+
+    fn unauthorized(&self) -> ClientError {
+        ClientError::Unauthorized {
+            registry: self.registry.clone(),
+            credentials_from: self
+                .credentials
+                .as_ref()
+                .map(|found| found.source().clone()),
+        }
+    }
+
+    fn unreachable(&self, doing: &str, error: &dyn std::error::Error) -> ClientError {
+        ClientError::Unreachable {
+            registry: self.registry.clone(),
+            doing: doing.to_owned(),
+            cause: error_chain(error),
+        }
+    }
+}
+
+/// The `message`s of a distribution-spec error body, or its first line.
+fn registry_message(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(Deserialize)]
+    struct ErrorEntry {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    if let Ok(parsed) = serde_json::from_slice::<Errors>(body) {
+        return parsed
+            .errors
+            .into_iter()
+            .map(|entry| {
+                [entry.code, entry.message]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": ")
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    String::from_utf8_lossy(body)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// An error and its causes, joined: hyper's own messages say little without them.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// An HTTP/1.1 and HTTP/2 client for HTTPS (the system's certificate authorities) and HTTP.
+fn http_client(
+    registry: &str,
+) -> Result<Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>, ClientError> {
+    let tls_error = |cause: String| ClientError::Tls {
+        registry: registry.to_owned(),
+        cause,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    // A machine without a certificate store still reaches plain-HTTP registries; an HTTPS one
+    // then fails to verify, saying so.
+    for certificate in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(certificate);
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| tls_error(error.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+/// The `Accept` header for manifests: every form a bundle or image manifest may take.
+pub(crate) fn manifest_accept() -> HeaderValue {
+    HeaderValue::from_static(
+        "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_hub_is_reached_on_its_api_host_and_others_as_named() {
+        let url = |registry: &str, transport| {
+            RegistryClient::new(registry, transport, None)
+                .map(|client| client.url("/v2/"))
+                .ok()
+        };
+        for hub in ["docker.io", "index.docker.io", "Registry-1.Docker.io"] {
+            assert_eq!(
+                url(hub, Transport::Https).as_deref(),
+                Some("https://registry-1.docker.io/v2/")
+            );
+        }
+        assert_eq!(
+            url("127.0.0.1:5000", Transport::Http).as_deref(),
+            Some("http://127.0.0.1:5000/v2/")
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! The Bearer token flow against a small registry of the test's own: it answers 401 with a
+//! `Bearer realm=...,service=...,scope=...` challenge, and its token endpoint implements Docker's
+//! token specification (GET with Basic credentials; POST with a refresh-token grant). The tests
+//! check what the client sent to each and how often it asked for a token.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use slipway_registry::{Digest, Reference, RepositoryName, Tag};
+use slipway_registry_client::{
+    ClientError, Credentials, RegistryClient, Secret, Source, Transport,
+};
+use tokio::net::TcpListener;
+
+use crate::support::{annotations, bundle_tar};
+
+const SERVICE: &str = "token-test-registry";
+const USER: &str = "robot";
+const PASSWORD: &str = "pa55-w0rd";
+const REFRESH_TOKEN: &str = "refresh-0123456789";
+
+/// One request to the token endpoint, as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TokenRequest {
+    method: Method,
+    /// The query (GET) or form (POST) fields, in order.
+    fields: Vec<(String, String)>,
+    /// The Basic credentials sent, decoded.
+    basic: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    token_requests: Vec<TokenRequest>,
+    /// Issued tokens and the scopes each grants.
+    tokens: HashMap<String, Vec<String>>,
+    blobs: HashMap<String, Bytes>,
+    manifests: HashMap<String, Bytes>,
+    uploads: usize,
+}
+
+/// The registry and its token endpoint on one socket.
+struct TokenRegistry {
+    address: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl TokenRegistry {
+    async fn start() -> TokenRegistry {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(handle(request, address, &state).await) }
+                    });
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        TokenRegistry { address, state }
+    }
+
+    fn host(&self) -> String {
+        self.address.to_string()
+    }
+
+    fn token_requests(&self) -> Vec<TokenRequest> {
+        self.state.lock().unwrap().token_requests.clone()
+    }
+}
+
+fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .body(Full::new(body.into()))
+        .unwrap()
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    address: SocketAddr,
+    state: &Mutex<State>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let path = parts.uri.path().to_owned();
+    if path == "/token" {
+        return token(&parts, &body, state);
+    }
+    let Some(rest) = path.strip_prefix("/v2/") else {
+        return respond(StatusCode::NOT_FOUND, "");
+    };
+    // `/v2/NAME/(blobs|manifests)/REF`: NAME may hold slashes.
+    let kind_at = rest
+        .rfind("/blobs/")
+        .or_else(|| rest.rfind("/manifests/"))
+        .unwrap();
+    let name = &rest[..kind_at];
+    let (kind, reference) = rest[kind_at + 1..].split_once('/').unwrap();
+    let action = if matches!(parts.method, Method::GET | Method::HEAD) {
+        "pull"
+    } else {
+        "push"
+    };
+    let scope = format!("repository:{name}:{action}");
+    if !authorized(&parts, state, name, action) {
+        let challenge =
+            format!(r#"Bearer realm="http://{address}/token",service="{SERVICE}",scope="{scope}""#);
+        return Response::builder()
+            .status(StatusCode::UNAUTHORIZED)
+            .header("www-authenticate", challenge)
+            .body(Full::new(Bytes::from_static(
+                br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+            )))
+            .unwrap();
+    }
+    let mut state = state.lock().unwrap();
+    match (&parts.method, kind, reference) {
+        (&Method::HEAD | &Method::GET, "blobs", digest) => match state.blobs.get(digest) {
+            Some(blob) => respond(StatusCode::OK, blob.clone()),
+            None => respond(StatusCode::NOT_FOUND, ""),
+        },
+        (&Method::POST, "blobs", "uploads/") => {
+            state.uploads += 1;
+            Response::builder()
+                .status(StatusCode::ACCEPTED)
+                .header(
+                    "location",
+                    format!("/v2/{name}/blobs/uploads/{}", state.uploads),
+                )
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        }
+        (&Method::PUT, "blobs", _upload) => {
+            let digest = parts.uri.query().unwrap().strip_prefix("digest=").unwrap();
+            assert_eq!(Digest::sha256(&body).to_string(), digest);
+            state.blobs.insert(digest.to_owned(), body);
+            respond(StatusCode::CREATED, "")
+        }
+        (&Method::PUT, "manifests", reference) => {
+            let digest = Digest::sha256(&body).to_string();
+            state
+                .manifests
+                .insert(format!("{name}:{reference}"), body.clone());
+            state.manifests.insert(format!("{name}:{digest}"), body);
+            respond(StatusCode::CREATED, "")
+        }
+        (&Method::GET, "manifests", reference) => {
+            match state.manifests.get(&format!("{name}:{reference}")) {
+                Some(manifest) => respond(StatusCode::OK, manifest.clone()),
+                None => respond(StatusCode::NOT_FOUND, ""),
+            }
+        }
+        _ => respond(StatusCode::METHOD_NOT_ALLOWED, ""),
+    }
+}
+
+/// Whether the request carries a token this server issued for `action` on `name`.
+fn authorized(
+    parts: &http::request::Parts,
+    state: &Mutex<State>,
+    name: &str,
+    action: &str,
+) -> bool {
+    let Some(token) = parts
+        .headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let state = state.lock().unwrap();
+    state.tokens.get(token).is_some_and(|scopes| {
+        scopes.iter().any(|scope| {
+            scope
+                .strip_prefix(&format!("repository:{name}:"))
+                .is_some_and(|actions| actions.split(',').any(|granted| granted == action))
+        })
+    })
+}
+
+/// The token endpoint: GET with Basic credentials, or POST with a refresh-token grant.
+fn token(parts: &http::request::Parts, body: &[u8], state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let fields: Vec<(String, String)> = match parts.method {
+        Method::POST => form_urlencoded::parse(body).into_owned().collect(),
+        _ => form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect(),
+    };
+    let basic = parts
+        .headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .map(|encoded| {
+            String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .unwrap(),
+            )
+            .unwrap()
+        });
+    let mut state = state.lock().unwrap();
+    state.token_requests.push(TokenRequest {
+        method: parts.method.clone(),
+        fields: fields.clone(),
+        basic: basic.clone(),
+    });
+    let field = |name: &str| {
+        fields
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect::<Vec<_>>()
+    };
+    let accepted = match parts.method {
+        Method::POST => {
+            field("grant_type") == ["refresh_token"] && field("refresh_token") == [REFRESH_TOKEN]
+        }
+        _ => basic.as_deref() == Some(&format!("{USER}:{PASSWORD}")),
+    };
+    if !accepted || field("service") != [SERVICE] {
+        return respond(StatusCode::UNAUTHORIZED, r#"{"details":"bad credentials"}"#);
+    }
+    let scopes: Vec<String> = field("scope")
+        .iter()
+        .flat_map(|scope| scope.split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let issued = format!("token-{}", state.tokens.len() + 1);
+    state.tokens.insert(issued.clone(), scopes);
+    let key = if parts.method == Method::POST {
+        "access_token"
+    } else {
+        "token"
+    };
+    respond(
+        StatusCode::OK,
+        serde_json::json!({ key: issued, "expires_in": 300 }).to_string(),
+    )
+}
+
+fn basic(password: &str) -> Credentials {
+    Credentials::new(
+        "token-registry",
+        Secret::Basic {
+            username: USER.to_owned(),
+            password: password.to_owned(),
+        },
+        Source::Given("the test's credentials".to_owned()),
+    )
+}
+
+fn repository() -> RepositoryName {
+    "team/web".parse().unwrap()
+}
+
+fn tag(name: &str) -> Tag {
+    name.parse().unwrap()
+}
+
+#[tokio::test]
+async fn bearer_challenges_get_one_token_per_scope_from_the_realm_and_reuse_it() {
+    let registry = TokenRegistry::start().await;
+    let client =
+        RegistryClient::new(&registry.host(), Transport::Http, Some(basic(PASSWORD))).unwrap();
+    let tar = bundle_tar("exec ./server\n");
+    let pushed = client
+        .push_bundle(
+            &repository(),
+            &[tag("1.0"), tag("stable")],
+            tar.clone(),
+            &annotations(),
+        )
+        .await
+        .unwrap();
+    // Two blobs and two manifests pushed, each after a HEAD, on one token.
+    assert_eq!(
+        registry.token_requests(),
+        [TokenRequest {
+            method: Method::GET,
+            fields: vec![
+                ("service".to_owned(), SERVICE.to_owned()),
+                (
+                    "scope".to_owned(),
+                    "repository:team/web:pull,push".to_owned()
+                ),
+                ("scope".to_owned(), "repository:team/web:pull".to_owned()),
+                ("account".to_owned(), USER.to_owned()),
+            ],
+            basic: Some(format!("{USER}:{PASSWORD}")),
+        }]
+    );
+    client
+        .push_bundle(&repository(), &[tag("1.1")], tar.clone(), &annotations())
+        .await
+        .unwrap();
+    assert_eq!(registry.token_requests().len(), 1, "the token is cached");
+
+    for _ in 0..2 {
+        let pulled = client
+            .pull_bundle(&repository(), &Reference::Tag(tag("stable")))
+            .await
+            .unwrap();
+        assert_eq!(
+            (pulled.digest.clone(), pulled.tar),
+            (pushed.clone(), tar.clone())
+        );
+    }
+    let requests = registry.token_requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "one more token, for the pull scope: {requests:?}"
+    );
+    assert_eq!(
+        requests[1].fields[1],
+        ("scope".to_owned(), "repository:team/web:pull".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn identity_tokens_are_exchanged_with_a_refresh_token_grant() {
+    let registry = TokenRegistry::start().await;
+    let credentials = Credentials::new(
+        registry.host(),
+        Secret::IdentityToken {
+            token: REFRESH_TOKEN.to_owned(),
+        },
+        Source::Given("an identity token".to_owned()),
+    );
+    let client = RegistryClient::new(&registry.host(), Transport::Http, Some(credentials)).unwrap();
+    client
+        .push_bundle(
+            &repository(),
+            &[tag("1.0")],
+            bundle_tar("x"),
+            &annotations(),
+        )
+        .await
+        .unwrap();
+    let requests = registry.token_requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].method, Method::POST);
+    assert_eq!(requests[0].basic, None);
+    let fields: HashMap<_, _> = requests[0].fields.iter().cloned().collect();
+    assert_eq!(fields["grant_type"], "refresh_token");
+    assert_eq!(fields["refresh_token"], REFRESH_TOKEN);
+    assert_eq!(fields["client_id"], "slipway");
+    assert_eq!(fields["service"], SERVICE);
+    assert_eq!(
+        fields["scope"],
+        "repository:team/web:pull,push repository:team/web:pull"
+    );
+}
+
+#[tokio::test]
+async fn a_token_service_refusing_the_credentials_names_their_source() {
+    let registry = TokenRegistry::start().await;
+    let client =
+        RegistryClient::new(&registry.host(), Transport::Http, Some(basic("wrong-one"))).unwrap();
+    let error = client
+        .pull_bundle(&repository(), &Reference::Tag(tag("1.0")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::Unauthorized { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "registry {} refused the credentials from the test's credentials (401 Unauthorized)",
+            registry.host()
+        )
+    );
+    assert!(!format!("{error} {error:?}").contains("wrong-one"));
+}
