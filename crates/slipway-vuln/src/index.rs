@@ -300,6 +300,44 @@ impl AdvisoryIndex {
         Ok(any.is_none())
     }
 
+    /// Whether the index holds any advisory about `ecosystem`: a scan of packages from an
+    /// ecosystem it knows nothing about checked nothing, whatever it found. One indexed lookup.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Database`] when the index cannot be read.
+    pub fn holds(&self, ecosystem: &Ecosystem) -> Result<bool, IndexError> {
+        let connection = self.lock();
+        let any: Option<i64> = connection
+            .query_row(
+                "SELECT 1 FROM affected WHERE ecosystem = ?1 LIMIT 1",
+                [ecosystem.key()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|error| database_error(&self.path, error))?;
+        Ok(any.is_some())
+    }
+
+    /// When the index was last filled (the newest import's time), `None` when never: how old
+    /// what it knows may be.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Database`] when the index cannot be read.
+    pub fn updated_at(&self) -> Result<Option<jiff::Timestamp>, IndexError> {
+        let connection = self.lock();
+        let at: Option<String> = connection
+            .query_row(
+                "SELECT imported_at FROM imports ORDER BY id DESC LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|error| database_error(&self.path, error))?;
+        Ok(at.and_then(|at| at.parse().ok()))
+    }
+
     /// Counts and age of what the index holds.
     ///
     /// # Errors
