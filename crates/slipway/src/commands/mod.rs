@@ -6,6 +6,7 @@ mod builds;
 mod bundles;
 mod config;
 mod daemon;
+mod db;
 mod deploy;
 mod doctor;
 mod expr;
@@ -62,6 +63,6 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Expr(args) => expr::run(&args),
         Command::Scan(command) => scan::run(&cli.global, &command, status).await,
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
-        Command::Db(command) => scan::db(&cli.global, &command, status),
+        Command::Db(command) => db::run(&cli.global, &command, status).await,
     }
 }
