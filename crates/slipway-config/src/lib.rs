@@ -13,7 +13,9 @@
 //!   ([`EnvironmentSettings`]); `dev`, `staging` and `prod` always exist, declared or not;
 //! - `[registry]`: where images go ([`RegistrySettings`]), and how the embedded registry serves
 //!   them (`[registry.server]`, [`RegistryServerSettings`]);
-//! - `[runners]`: where `slipway run` runs workflow jobs, by `runs-on` label ([`RunnerSettings`]).
+//! - `[runners]`: where `slipway run` runs workflow jobs, by `runs-on` label ([`RunnerSettings`]);
+//! - `[scan]`: the scan policy images are judged by ([`ScanSettings`]), overridable per
+//!   environment; [`Config::scan_policy`] merges it.
 //!
 //! [`Config::service`] merges an environment's overrides over a service's settings and fills in
 //! defaults, giving the [`Service`] that builds and deploys use. [`json_schema`] is generated from the
@@ -44,6 +46,7 @@ mod model;
 mod registry;
 mod resolve;
 mod runners;
+mod scan;
 mod validate;
 
 pub use deploy::{
@@ -62,6 +65,7 @@ pub use registry::{
 };
 pub use resolve::{HealthCheck, Service};
 pub use runners::{RunnerSettings, RunnerTarget};
+pub use scan::{DEFAULT_MAX_ADVISORY_AGE, FailOn, ScanPolicy, ScanSettings};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -151,6 +155,24 @@ impl Config {
     /// Where `slipway run` runs workflow jobs.
     pub fn runners(&self) -> &RunnerSettings {
         &self.file.runners
+    }
+
+    /// The scan policy of `environment`: its `[environments.ENV.scan]` merged over `[scan]`,
+    /// defaults filled in.
+    pub fn scan_policy(&self, environment: &str) -> Result<ScanPolicy, ConfigError> {
+        self.check_environment(environment)?;
+        let over = self
+            .file
+            .environments
+            .get(environment)
+            .and_then(|environment| environment.scan.as_ref());
+        Ok(ScanPolicy::merged(&self.file.scan, over))
+    }
+
+    /// The project's scan policy, `[scan]` alone, defaults filled in: what a scan outside any
+    /// environment follows.
+    pub fn project_scan_policy(&self) -> ScanPolicy {
+        ScanPolicy::merged(&self.file.scan, None)
     }
 
     /// The service `name` as it runs in `environment`: the environment's overrides merged over the

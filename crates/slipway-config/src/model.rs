@@ -19,6 +19,7 @@ use crate::deploy::{AutoscaleSettings, DeploySettings, ResourceSettings, Runtime
 use crate::error::ConfigError;
 use crate::registry::RegistryServerSettings;
 use crate::runners::RunnerSettings;
+use crate::scan::ScanSettings;
 
 /// The whole of `slipway.toml`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -40,6 +41,9 @@ pub struct ConfigFile {
     /// Where `slipway run` runs workflow jobs, by `runs-on` label.
     #[serde(default)]
     pub runners: RunnerSettings,
+    /// The scan policy images are judged by (`slipway scan image --env`, `require_scan`).
+    #[serde(default)]
+    pub scan: ScanSettings,
 }
 
 /// `[project]`.
@@ -139,6 +143,8 @@ pub struct EnvironmentSettings {
     /// Overrides of any service setting in this environment, by service name.
     #[serde(default)]
     pub services: BTreeMap<String, ServiceSettings>,
+    /// Overrides of the project's `[scan]` policy in this environment.
+    pub scan: Option<ScanSettings>,
 }
 
 /// A TCP port from 1 to 65535.

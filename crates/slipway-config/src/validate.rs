@@ -43,6 +43,14 @@ pub(crate) fn check(file: &ConfigFile, text: &str, origin: &Path) -> Result<(), 
         }
         check_variables(&environment.env, &["environments", env_name, "env"])
             .or_else(|(path, message)| fail(&path, message))?;
+        if let Some(scan) = &environment.scan {
+            crate::scan::check(scan).or_else(|(tail, message)| {
+                fail(
+                    &[&["environments", env_name.as_str(), "scan"][..], &tail[..]].concat(),
+                    message,
+                )
+            })?;
+        }
         for (service_name, over) in &environment.services {
             let path = ["environments", env_name, "services", service_name];
             if !file.services.contains_key(service_name) {
@@ -51,6 +59,8 @@ pub(crate) fn check(file: &ConfigFile, text: &str, origin: &Path) -> Result<(), 
             check_service(over, &path).or_else(|(path, message)| fail(&path, message))?;
         }
     }
+    crate::scan::check(&file.scan)
+        .or_else(|(tail, message)| fail(&[&["scan"][..], &tail[..]].concat(), message))?;
     check_registry(&file.registry).or_else(|(path, message)| fail(&path, message))?;
     crate::runners::check(&file.runners).or_else(|(path, message)| fail(&path, message))?;
     check_health_paths(file).or_else(|(path, message)| fail(&path, message))

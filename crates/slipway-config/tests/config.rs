@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is the failure report.
 
 use std::path::Path;
+use std::time::Duration;
 
-use slipway_config::{Config, ConfigError, RegistryAction};
+use slipway_config::{Config, ConfigError, FailOn, RegistryAction, ScanPolicy};
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("slipway.toml"))
@@ -150,7 +151,7 @@ fn unknown_keys_name_the_key_path_and_the_allowed_keys() {
     check_error(
         "[servics.web]\n",
         "slipway.toml:1:2: servics: unknown key `servics`; expected one of `project`, `registry`, `services`, \
-         `environments`, `runners`",
+         `environments`, `runners`, `scan`",
     );
     check_error(
         "[environments.prod.services.web.health]\npaht = \"/x\"\n",
@@ -763,5 +764,55 @@ require_scan = false
             .as_str()
             .is_some_and(|text| text.contains("slipway scan image")),
         "{setting}"
+    );
+}
+
+#[test]
+fn the_scan_policy_defaults_to_high_and_seven_days_and_environments_override_it() {
+    let config = parse("").unwrap();
+    assert_eq!(
+        config.scan_policy("prod").unwrap(),
+        ScanPolicy {
+            fail_on: FailOn::High,
+            max_advisory_age: Duration::from_secs(7 * 24 * 3600),
+        }
+    );
+    let config = parse(
+        "[scan]\nfail_on = \"critical\"\nmax_advisory_age = \"2d\"\n\n\
+         [environments.prod.scan]\nfail_on = \"medium\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.scan_policy("prod").unwrap(),
+        ScanPolicy {
+            fail_on: FailOn::Medium,
+            max_advisory_age: Duration::from_secs(2 * 24 * 3600),
+        }
+    );
+    assert_eq!(
+        config.scan_policy("staging").unwrap().fail_on,
+        FailOn::Critical
+    );
+    assert!(config.scan_policy("nowhere").is_err());
+    assert_eq!(config.project_scan_policy().fail_on, FailOn::Critical);
+}
+
+#[test]
+fn invalid_scan_policies_are_reported_at_their_key() {
+    check_error(
+        "[scan]\nfail_on = \"severe\"\n",
+        "slipway.toml:2:11: scan.fail_on: unknown variant `severe`; expected one of `low`, `medium`, `high`, `critical`",
+    );
+    check_error(
+        "[scan]\nmax_advisory_age = \"0s\"\n",
+        "slipway.toml:2:1: scan.max_advisory_age: max_advisory_age must be longer than zero: write a duration such as \"7d\" or \"12h\"",
+    );
+    check_error(
+        "[environments.prod.scan]\nmax_advisory_age = \"0d\"\n",
+        "slipway.toml:2:1: environments.prod.scan.max_advisory_age: max_advisory_age must be longer than zero: write a duration such as \"7d\" or \"12h\"",
+    );
+    check_error(
+        "[scan]\nmax_age = \"7d\"\n",
+        "slipway.toml:2:1: scan.max_age: unknown key `max_age`; expected `fail_on` or `max_advisory_age`",
     );
 }

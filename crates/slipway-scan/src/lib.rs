@@ -37,13 +37,14 @@ pub use engine::{Pull, scan_engine_image};
 pub use error::ScanError;
 pub use format::{to_cyclonedx, to_sarif, to_spdx};
 pub use fs::{ScanOptions, scan_directory, scan_history};
-pub use gate::Gate;
+pub use gate::{DEFAULT_MAX_ADVISORY_AGE, Gate};
 pub use ignore_file::{IgnoreEntry, IgnoreFile, IgnoreFileError};
 pub use image::{ImageSource, scan_image};
 pub use policy::{Policy, PolicyError, PolicyOutcome};
-pub use record::{Clearance, clearance, record_report};
+pub use record::{Clearance, RequiredGate, clearance, record_report};
 pub use registry::ScanOnPush;
 pub use report::{
-    AffectedPackage, Counts, Ignored, ImageIdentity, Misconfiguration, REPORT_VERSION, Report,
-    SECRET_SEVERITY, Scanners, SecretFinding, Skipped, Target, TargetKind, Verdict, Vulnerability,
+    AdvisoryCoverage, AffectedPackage, Counts, Ignored, ImageIdentity, Judgement, Misconfiguration,
+    Outcome, REPORT_VERSION, Report, SECRET_SEVERITY, Scanners, SecretFinding, Skipped, Target,
+    TargetKind, Verdict, Vulnerability,
 };

@@ -35,7 +35,7 @@ const IMAGE_MANIFESTS: [&str; 2] = [
 pub struct ScanOnPush {
     blobs: Arc<dyn slipway_registry::BlobStore>,
     store: Arc<dyn Store>,
-    state_dir: PathBuf,
+    advisory_dir: PathBuf,
     secrets: Arc<SecretScanner>,
     gate: Arc<Gate>,
     runtime: Handle,
@@ -47,18 +47,18 @@ pub struct ScanOnPush {
 impl std::fmt::Debug for ScanOnPush {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScanOnPush")
-            .field("state_dir", &self.state_dir)
+            .field("advisory_dir", &self.advisory_dir)
             .finish_non_exhaustive()
     }
 }
 
 impl ScanOnPush {
-    /// A hook reading blobs from `blobs` (the registry's store), with the advisory index in
-    /// `state_dir`, recording in `store`. Scans run on `runtime`'s blocking pool.
+    /// A hook reading blobs from `blobs` (the registry's store), with the advisory database
+    /// in `advisory_dir`, recording in `store`. Scans run on `runtime`'s blocking pool.
     pub fn new(
         blobs: Arc<dyn slipway_registry::BlobStore>,
         store: Arc<dyn Store>,
-        state_dir: PathBuf,
+        advisory_dir: PathBuf,
         secrets: Arc<SecretScanner>,
         gate: Gate,
         runtime: Handle,
@@ -66,7 +66,7 @@ impl ScanOnPush {
         ScanOnPush {
             blobs,
             store,
-            state_dir,
+            advisory_dir,
             secrets,
             gate: Arc::new(gate),
             runtime,
@@ -85,7 +85,7 @@ impl ScanOnPush {
             .block_on(self.blobs.read_all(&pushed.digest))
             .map_err(|error| format!("reading the manifest of {name}: {error}"))?
             .ok_or_else(|| format!("the manifest of {name} is gone"))?;
-        let advisories = AdvisoryIndex::open(&self.state_dir)
+        let advisories = AdvisoryIndex::open(&self.advisory_dir)
             .map_err(|error| format!("opening the advisory index: {error}"))?;
         let options = ScanOptions {
             scanners: Scanners {
@@ -109,12 +109,11 @@ impl ScanOnPush {
             Some(&advisories),
         )
         .map_err(|error| format!("scanning {name}: {error}"))?;
-        let today = jiff::Zoned::now().date();
-        self.gate.apply(&mut report, today);
+        self.gate.apply(&mut report, &jiff::Zoned::now());
         if let Some(Err(error)) = record_report(self.store.as_ref(), &report) {
             return Err(format!("recording the scan of {name}: {error}"));
         }
-        tracing::info!(image = %name, passed = report.verdict.as_ref().is_some_and(|verdict| verdict.passed), "scanned a pushed image");
+        tracing::info!(image = %name, outcome = report.verdict.as_ref().map_or("none", |verdict| verdict.outcome.as_str()), "scanned a pushed image");
         Ok(())
     }
 }

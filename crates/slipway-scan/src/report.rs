@@ -14,8 +14,10 @@ use slipway_vuln::Severity;
 
 pub use slipway_secrets::Finding as SecretFinding;
 
-/// The version of the report's JSON shape; it changes when a field changes meaning.
-pub const REPORT_VERSION: u32 = 1;
+/// The version of the report's JSON shape; it changes when a field changes meaning. Version 2:
+/// the verdict's `passed` became `outcome` (passed, failed, not checked), with `judged_with` and
+/// `not_checked`, and the report says what the advisories covered.
+pub const REPORT_VERSION: u32 = 2;
 
 /// What one scan found.
 #[derive(Debug, Clone, Serialize)]
@@ -39,8 +41,24 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     /// Findings an ignore file covers, with its reason.
     pub ignored: Vec<Ignored>,
+    /// What the advisory database could vouch for, when the vulnerability scanner ran over
+    /// packages.
+    pub advisories: Option<AdvisoryCoverage>,
     /// The policy gate's decision, once it ran.
     pub verdict: Option<Verdict>,
+}
+
+/// What the advisory database knew when the packages were checked against it: a scan is only
+/// as good as its advisories, and the gate reads this to say `not checked` rather than passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdvisoryCoverage {
+    /// The database file.
+    pub database: String,
+    /// When it was last filled or checked (`slipway db update`, `db import`); `None` when never.
+    pub updated_at: Option<jiff::Timestamp>,
+    /// Ecosystems the target's packages come from that it holds no advisory about (`Debian:12`,
+    /// `npm`), sorted: their packages were not checked at all.
+    pub missing_ecosystems: Vec<String>,
 }
 
 /// What was scanned.
@@ -188,15 +206,59 @@ pub struct Ignored {
 /// The policy gate's decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
-    /// True when there are no reasons and no errors.
-    pub passed: bool,
+    pub outcome: Outcome,
+    /// The gate it was judged with, as a deploy's `require_scan` compares it with the
+    /// environment's policy.
+    pub judged_with: Judgement,
     /// Why it failed, one line each: a threshold crossed, a Rego policy's message.
     pub reasons: Vec<String>,
+    /// Why the vulnerabilities could not be judged, one line each with the fix: no advisories
+    /// for an ecosystem the target holds, or advisories older than the gate allows.
+    pub not_checked: Vec<String>,
     /// Policies that could not be evaluated: the gate cannot vouch for what they check.
     pub errors: Vec<String>,
     /// Things a person should know even when it passed: ignore entries that expired, policy
     /// warnings.
     pub warnings: Vec<String>,
+}
+
+impl Verdict {
+    /// Whether the gate let the change through.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Passed
+    }
+}
+
+/// What the gate decided. A failure outranks `not checked`: findings over the threshold fail
+/// the gate even when other packages could not be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    /// A threshold was crossed, a policy denied, or a policy could not be evaluated.
+    Failed,
+    /// Nothing over the threshold was found, but the advisories could not vouch for it.
+    NotChecked,
+}
+
+impl Outcome {
+    /// `passed`, `failed` or `not checked`, as summaries print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::NotChecked => "not checked",
+        }
+    }
+}
+
+/// The gate a report was judged with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Judgement {
+    /// The severity threshold; `None` when no threshold was applied.
+    pub fail_on: Option<Severity>,
+    /// The oldest the advisory database could be, in seconds.
+    pub max_advisory_age_s: u64,
 }
 
 /// Findings per severity, across all kinds.
@@ -261,6 +323,7 @@ impl Report {
             misconfigurations: Vec::new(),
             skipped: Vec::new(),
             ignored: Vec::new(),
+            advisories: None,
             verdict: None,
         }
     }

@@ -1,9 +1,11 @@
 //! Matching an inventory against the advisory index, for directories and images alike.
 
-use slipway_inventory::{Inventory, Package};
-use slipway_vuln::{AdvisoryIndex, IndexError};
+use std::collections::BTreeSet;
 
-use crate::report::{AffectedPackage, Report, Skipped, Vulnerability};
+use slipway_inventory::{Inventory, Package};
+use slipway_vuln::{AdvisoryIndex, Ecosystem, IndexError};
+
+use crate::report::{AdvisoryCoverage, AffectedPackage, Report, Skipped, Vulnerability};
 
 /// Moves `inventory` into `report`, with the vulnerabilities `advisories` knows of in its
 /// packages. What could not be read or checked goes to the report's skipped list.
@@ -28,12 +30,17 @@ pub(crate) fn record(
     if report.packages.is_empty() {
         return Ok(());
     }
-    if advisories.is_empty()? {
+    let coverage = coverage(advisories, &report.packages)?;
+    let missing = coverage.missing_ecosystems.clone();
+    report.advisories = Some(coverage);
+    if !missing.is_empty() {
         report.skipped.push(Skipped::new(
             advisories.path().display().to_string(),
-            "the advisory index is empty, so no package was checked: import advisories with `slipway db import`",
+            format!(
+                "the advisory database holds nothing about {}, so their packages were not checked: run `slipway db update`",
+                missing.join(", ")
+            ),
         ));
-        return Ok(());
     }
     let queries: Vec<_> = report.packages.iter().map(Package::query).collect();
     let findings = advisories.find(&queries)?;
@@ -65,6 +72,27 @@ pub(crate) fn record(
         });
     }
     Ok(())
+}
+
+/// What the database can vouch for about `packages`: its age, and the ecosystems it knows
+/// nothing about.
+fn coverage(
+    advisories: &AdvisoryIndex,
+    packages: &[Package],
+) -> Result<AdvisoryCoverage, IndexError> {
+    let ecosystems: BTreeSet<&Ecosystem> =
+        packages.iter().map(|package| &package.ecosystem).collect();
+    let mut missing_ecosystems = Vec::new();
+    for ecosystem in ecosystems {
+        if !advisories.holds(ecosystem)? {
+            missing_ecosystems.push(ecosystem.to_string());
+        }
+    }
+    Ok(AdvisoryCoverage {
+        database: advisories.path().display().to_string(),
+        updated_at: advisories.updated_at()?,
+        missing_ecosystems,
+    })
 }
 
 fn affected_package(package: &Package) -> AffectedPackage {

@@ -89,7 +89,9 @@ pub use run::{
     Annotation, AnnotationLevel, Conclusion, JobCounts, JobRecord, NewRun, Run, RunId, RunQuery,
     RunStore, RunSummary, StepRecord,
 };
-pub use scan::{NewScan, Scan, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts};
+pub use scan::{
+    NewScan, Scan, ScanGate, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts,
+};
 pub use sqlite::SqliteStore;
 
 /// Everything Slipway keeps: one supertrait per domain.

@@ -61,6 +61,8 @@ pub struct NewScan {
     pub reference: String,
     pub scanned_at: jiff::Timestamp,
     pub verdict: ScanVerdict,
+    /// The gate it was judged with; `None` for scans recorded before slipway kept it.
+    pub judged_with: Option<ScanGate>,
     /// Findings per severity, after the gate set aside what it ignores.
     pub counts: SeverityCounts,
     /// The report, as JSON. Empty in records read by [`ScanStore::scans`].
@@ -75,7 +77,7 @@ pub struct Scan {
     pub record: NewScan,
 }
 
-/// Whether the policy gate passed.
+/// What the policy gate decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum ScanVerdict {
@@ -85,12 +87,44 @@ pub enum ScanVerdict {
     Failed {
         reasons: Vec<String>,
     },
+    /// Nothing over the threshold was found, but the advisories could not vouch for the
+    /// packages; one line per reason, with the fix.
+    NotChecked {
+        reasons: Vec<String>,
+    },
 }
 
 impl ScanVerdict {
     pub fn passed(&self) -> bool {
         matches!(self, ScanVerdict::Passed)
     }
+
+    /// `passed`, `failed` or `not checked`, as summaries print it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ScanVerdict::Passed => "passed",
+            ScanVerdict::Failed { .. } => "failed",
+            ScanVerdict::NotChecked { .. } => "not checked",
+        }
+    }
+
+    /// Why it failed or was not checked; empty when it passed.
+    pub fn reasons(&self) -> &[String] {
+        match self {
+            ScanVerdict::Passed => &[],
+            ScanVerdict::Failed { reasons } | ScanVerdict::NotChecked { reasons } => reasons,
+        }
+    }
+}
+
+/// The gate a scan was judged with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanGate {
+    /// The severity threshold by name (`critical`, `high`, `medium`, `low`); `None` when the
+    /// scan applied none.
+    pub fail_on: Option<String>,
+    /// The oldest the advisory database could be, in seconds.
+    pub max_advisory_age_s: u64,
 }
 
 /// Findings per severity.

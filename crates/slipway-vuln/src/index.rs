@@ -238,6 +238,63 @@ impl AdvisoryIndex {
         let mut connection = self.lock();
         let database = |error: rusqlite::Error| database_error(&self.path, error);
         let transaction = connection.transaction().map_err(database)?;
+        let summary = self.import_in(&transaction, source, progress)?;
+        transaction.commit().map_err(database)?;
+        Ok(summary)
+    }
+
+    /// Replaces everything the index holds with the records of `sources` (as [`import`] reads
+    /// them), in one transaction: when a source cannot be read, the index is left as it was, so
+    /// readers see the old advisories or the new ones, never a mix.
+    ///
+    /// [`import`]: AdvisoryIndex::import
+    ///
+    /// # Errors
+    ///
+    /// As [`AdvisoryIndex::import`]; the index is then unchanged.
+    pub fn replace_all(
+        &self,
+        sources: &[PathBuf],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<ImportSummary>, IndexError> {
+        let mut connection = self.lock();
+        let database = |error: rusqlite::Error| database_error(&self.path, error);
+        let transaction = connection.transaction().map_err(database)?;
+        transaction
+            .execute_batch("DELETE FROM affected; DELETE FROM advisories;")
+            .map_err(database)?;
+        let summaries = sources
+            .iter()
+            .map(|source| self.import_in(&transaction, source, progress))
+            .collect::<Result<Vec<_>, _>>()?;
+        transaction.commit().map_err(database)?;
+        Ok(summaries)
+    }
+
+    /// Records that `source` was checked and had nothing new: the index is as fresh as that
+    /// check, though no record changed.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Database`] when the index cannot be written.
+    pub fn record_check(&self, source: &str) -> Result<(), IndexError> {
+        let connection = self.lock();
+        connection
+            .execute(
+                "INSERT INTO imports (source, imported_at, records, skipped) VALUES (?1, ?2, 0, 0)",
+                params![source, jiff::Timestamp::now().to_string()],
+            )
+            .map_err(|error| database_error(&self.path, error))?;
+        Ok(())
+    }
+
+    fn import_in(
+        &self,
+        transaction: &Transaction<'_>,
+        source: &Path,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<ImportSummary, IndexError> {
+        let database = |error: rusqlite::Error| database_error(&self.path, error);
         let mut summary = ImportSummary {
             source: source.to_owned(),
             imported: 0,
@@ -256,7 +313,7 @@ impl AdvisoryIndex {
             });
             match record {
                 Ok(record) => {
-                    let outcome = store_record(&transaction, &record).map_err(database)?;
+                    let outcome = store_record(transaction, &record).map_err(database)?;
                     match outcome {
                         Stored::Imported => summary.imported += 1,
                         Stored::KeptNewer => summary.kept_newer += 1,
@@ -282,7 +339,6 @@ impl AdvisoryIndex {
                 ],
             )
             .map_err(database)?;
-        transaction.commit().map_err(database)?;
         Ok(summary)
     }
 
@@ -298,6 +354,44 @@ impl AdvisoryIndex {
             .optional()
             .map_err(|error| database_error(&self.path, error))?;
         Ok(any.is_none())
+    }
+
+    /// Whether the index holds any advisory about `ecosystem`: a scan of packages from an
+    /// ecosystem it knows nothing about checked nothing, whatever it found. One indexed lookup.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Database`] when the index cannot be read.
+    pub fn holds(&self, ecosystem: &Ecosystem) -> Result<bool, IndexError> {
+        let connection = self.lock();
+        let any: Option<i64> = connection
+            .query_row(
+                "SELECT 1 FROM affected WHERE ecosystem = ?1 LIMIT 1",
+                [ecosystem.key()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|error| database_error(&self.path, error))?;
+        Ok(any.is_some())
+    }
+
+    /// When the index was last filled (the newest import's time), `None` when never: how old
+    /// what it knows may be.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Database`] when the index cannot be read.
+    pub fn updated_at(&self) -> Result<Option<jiff::Timestamp>, IndexError> {
+        let connection = self.lock();
+        let at: Option<String> = connection
+            .query_row(
+                "SELECT imported_at FROM imports ORDER BY id DESC LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|error| database_error(&self.path, error))?;
+        Ok(at.and_then(|at| at.parse().ok()))
     }
 
     /// Counts and age of what the index holds.

@@ -6,6 +6,8 @@
 //! - [`AdvisoryIndex`] imports OSV records (a directory of JSON files or OSV's per-ecosystem
 //!   `all.zip`) into `advisories.db` in the state directory, and [`AdvisoryIndex::find`] looks
 //!   packages up and evaluates each advisory's ranges exactly as the OSV schema specifies.
+//! - [`Updater`] downloads OSV's per-ecosystem `all.zip` exports over HTTPS (conditional
+//!   requests, the served checksums checked) and rebuilds the index from them in one transaction.
 //! - [`Severity`] comes from the record's CVSS v3 vector ([`cvss3_base_score`]) or the level it
 //!   names.
 //!
@@ -41,6 +43,7 @@ mod matching;
 mod osv;
 mod severity;
 mod source;
+mod update;
 mod version;
 
 pub use ecosystem::Ecosystem;
@@ -51,6 +54,9 @@ pub use index::{
 };
 pub use osv::{Advisory, OsvError};
 pub use severity::{CvssError, Severity, UnknownSeverity, cvss3_base_score};
+pub use update::{
+    EcosystemUpdate, Fetched, OSV_URL, UPDATE_ECOSYSTEMS, UpdateError, UpdateSummary, Updater,
+};
 pub use version::{Version, VersionError, VersionScheme};
 
 /// Checks one OSV record against the schema, as an import does; for fuzzing and for tools that

@@ -650,6 +650,11 @@ pub(crate) struct ScanImageArgs {
     /// Do not record the report in the state store
     #[arg(long)]
     pub(crate) no_record: bool,
+    /// Judge the image by this environment's scan policy in slipway.toml (`[scan]` and
+    /// `[environments.ENV.scan]`), as a deploy there under `require_scan` asks; --fail-on overrides
+    /// the threshold
+    #[arg(long = "env", value_name = "ENV")]
+    pub(crate) env: Option<String>,
     /// Only these scanners (repeatable; config does not apply to images)
     #[arg(long = "scanner", value_enum, value_name = "SCANNER")]
     pub(crate) scanners: Vec<ScannerName>,
@@ -755,6 +760,19 @@ pub(crate) enum DbCommand {
     Import {
         /// The directory, .zip or .json
         path: PathBuf,
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download OSV's advisories (each ecosystem's all.zip, over HTTPS, only when changed) into
+    /// the user's advisory database, replacing what it held
+    Update {
+        /// Where OSV's exports are: its bucket, or a mirror of its layout (URL/ECOSYSTEM/all.zip)
+        #[arg(long, value_name = "URL", env = "SLIPWAY_OSV_URL", default_value = slipway_vuln::OSV_URL)]
+        source: String,
+        /// Only this ecosystem, as OSV names it (repeatable) [default: every one Slipway matches]
+        #[arg(long = "ecosystem", value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(slipway_vuln::UPDATE_ECOSYSTEMS))]
+        ecosystems: Vec<String>,
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,

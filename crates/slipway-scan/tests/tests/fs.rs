@@ -168,10 +168,15 @@ fn without_advisories_packages_are_listed_and_the_gap_is_said() {
     assert_eq!(report.packages.len(), 1);
     assert!(report.vulnerabilities.is_empty());
     assert!(
-        report.skipped[0].reason.contains("slipway db import"),
+        report.skipped[0]
+            .reason
+            .contains("holds nothing about crates.io, so their packages were not checked: run `slipway db update`"),
         "{:?}",
         report.skipped
     );
+    let coverage = report.advisories.unwrap();
+    assert_eq!(coverage.missing_ecosystems, ["crates.io"]);
+    assert_eq!(coverage.updated_at, None);
 }
 
 #[test]

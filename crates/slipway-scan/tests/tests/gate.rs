@@ -3,10 +3,14 @@
 
 use std::path::Path;
 
-use slipway_scan::{Gate, IgnoreFile, Policy, Report};
-use slipway_vuln::Severity;
+use std::time::Duration;
 
-use crate::support::{cargo_lock, github_token, scan, write};
+use slipway_scan::{
+    Gate, IgnoreFile, Outcome, Policy, Report, ScanOptions, Scanners, scan_directory,
+};
+use slipway_vuln::{AdvisoryIndex, Severity};
+
+use crate::support::{RUSTSEC, SECRETS, cargo_lock, github_token, rustsec_corpus, scan, write};
 
 /// A scanned tree with a critical vulnerability (smallvec), an unfixed-looking set of others, a
 /// secret and Dockerfile findings.
@@ -30,8 +34,9 @@ fn report() -> Report {
     scan(dir.path())
 }
 
-fn today() -> jiff::civil::Date {
-    "2025-06-01".parse().unwrap()
+/// The day the gate is applied on; before the index was filled, so its age never counts.
+fn today() -> jiff::Zoned {
+    "2025-06-01T12:00:00[UTC]".parse().unwrap()
 }
 
 #[test]
@@ -41,8 +46,8 @@ fn the_threshold_counts_findings_at_or_above_it() {
         fail_on: Some(Severity::Critical),
         ..Gate::default()
     }
-    .apply(&mut critical, today());
-    assert!(!verdict.passed);
+    .apply(&mut critical, &today());
+    assert!(!verdict.passed());
     assert_eq!(
         verdict.reasons,
         ["1 finding at critical or above (--fail-on critical): 1 vulnerability"]
@@ -53,7 +58,7 @@ fn the_threshold_counts_findings_at_or_above_it() {
         fail_on: Some(Severity::Low),
         ..Gate::default()
     }
-    .apply(&mut low, today());
+    .apply(&mut low, &today());
     assert!(
         verdict.reasons[0].contains("1 secret, 1 misconfiguration"),
         "{:?}",
@@ -67,7 +72,7 @@ fn the_threshold_counts_findings_at_or_above_it() {
 
     let mut none = report();
     assert!(
-        Gate::default().apply(&mut none, today()).passed,
+        Gate::default().apply(&mut none, &today()).passed(),
         "no threshold, no policy: nothing fails"
     );
 }
@@ -98,7 +103,7 @@ path = "app.env"
     };
     let mut report = report();
 
-    let verdict = gate.apply(&mut report, today());
+    let verdict = gate.apply(&mut report, &today());
 
     assert!(
         report
@@ -124,7 +129,7 @@ path = "app.env"
         "{:?}",
         verdict.warnings
     );
-    assert!(!verdict.passed, "the secret is high");
+    assert!(!verdict.passed(), "the secret is high");
 }
 
 #[test]
@@ -164,7 +169,7 @@ fn ignore_unfixed_sets_aside_what_has_no_fix() {
         ignore_unfixed: true,
         ..Gate::default()
     }
-    .apply(&mut report, today());
+    .apply(&mut report, &today());
     assert!(
         report
             .vulnerabilities
@@ -210,7 +215,7 @@ warn contains {"msg": "a secret was found"} if {
         policies: vec![v1, v0],
         ..Gate::default()
     }
-    .apply(&mut report, today());
+    .apply(&mut report, &today());
 
     assert_eq!(
         verdict.reasons,
@@ -243,10 +248,133 @@ fn a_broken_policy_is_an_error_of_the_gate_and_is_listed_as_skipped() {
         broken_policies: vec![broken],
         ..Gate::default()
     }
-    .apply(&mut report, today());
+    .apply(&mut report, &today());
 
-    assert!(!verdict.passed);
+    assert!(!verdict.passed());
     assert!(verdict.reasons.is_empty());
     assert_eq!(verdict.errors.len(), 1);
     assert_eq!(report.skipped.last().unwrap().path, "bad.rego");
+}
+
+/// A tree with a crate no advisory covers and an npm package, scanned against `advisories`.
+fn crates_and_npm(advisories: &AdvisoryIndex) -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "Cargo.lock",
+        &cargo_lock(&[("smallvec", "1.13.2")]),
+    );
+    write(
+        dir.path(),
+        "web/package-lock.json",
+        r#"{"name": "web", "lockfileVersion": 3, "packages": {"": {"name": "web"}, "node_modules/left-pad": {"version": "1.3.0"}}}"#,
+    );
+    let options = ScanOptions {
+        scanners: Scanners::ALL,
+        secrets: &SECRETS,
+        respect_ignore_files: true,
+    };
+    scan_directory(dir.path(), &options, Some(advisories)).unwrap()
+}
+
+#[test]
+fn packages_of_an_ecosystem_the_advisories_know_nothing_about_are_not_checked() {
+    let mut report = crates_and_npm(&RUSTSEC.1);
+    let coverage = report.advisories.clone().unwrap();
+    assert_eq!(coverage.missing_ecosystems, ["npm"]);
+    let verdict = Gate {
+        fail_on: Some(Severity::Critical),
+        ..Gate::default()
+    }
+    .apply(&mut report, &today());
+    assert_eq!(verdict.outcome, Outcome::NotChecked);
+    assert!(!verdict.passed());
+    assert!(verdict.reasons.is_empty(), "{:?}", verdict.reasons);
+    assert_eq!(verdict.not_checked.len(), 1, "{:?}", verdict.not_checked);
+    assert!(
+        verdict.not_checked[0].contains("holds nothing about npm")
+            && verdict.not_checked[0].contains("run `slipway db update`"),
+        "{:?}",
+        verdict.not_checked
+    );
+    assert_eq!(verdict.judged_with.fail_on, Some(Severity::Critical));
+}
+
+#[test]
+fn an_empty_advisory_database_checks_nothing_and_a_finding_still_fails() {
+    let state = tempfile::tempdir().unwrap();
+    let empty = AdvisoryIndex::open(state.path()).unwrap();
+    let mut report = crates_and_npm(&empty);
+    assert_eq!(
+        report.advisories.as_ref().unwrap().missing_ecosystems,
+        ["crates.io", "npm"]
+    );
+    let verdict = Gate::default().apply(&mut report, &today());
+    assert_eq!(
+        verdict.outcome,
+        Outcome::NotChecked,
+        "no threshold, still not a pass"
+    );
+
+    // A failure outranks `not checked`: what was found over the threshold is reported.
+    let mut failing = crates_and_npm(&empty);
+    failing.vulnerabilities = report_with_critical().vulnerabilities;
+    let verdict = Gate {
+        fail_on: Some(Severity::Critical),
+        ..Gate::default()
+    }
+    .apply(&mut failing, &today());
+    assert_eq!(verdict.outcome, Outcome::Failed);
+    assert_eq!(verdict.not_checked.len(), 1);
+}
+
+fn report_with_critical() -> Report {
+    let mut critical = report();
+    Gate::default().apply(&mut critical, &today());
+    assert!(!critical.vulnerabilities.is_empty());
+    critical
+}
+
+#[test]
+fn advisories_older_than_the_gate_allows_are_not_checked() {
+    let state = tempfile::tempdir().unwrap();
+    let index = AdvisoryIndex::open(state.path()).unwrap();
+    index.import(&rustsec_corpus(), &mut |_| {}).unwrap();
+    let updated_at = index.updated_at().unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "Cargo.lock",
+        &cargo_lock(&[("smallvec", "1.13.2")]),
+    );
+    let options = ScanOptions {
+        scanners: Scanners::ALL,
+        secrets: &SECRETS,
+        respect_ignore_files: true,
+    };
+    let gate = Gate {
+        fail_on: Some(Severity::High),
+        max_advisory_age: Duration::from_secs(24 * 3600),
+        ..Gate::default()
+    };
+    let at = |hours: i64| {
+        updated_at
+            .checked_add(jiff::SignedDuration::from_hours(hours))
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+    };
+
+    let mut fresh = scan_directory(dir.path(), &options, Some(&index)).unwrap();
+    assert_eq!(gate.apply(&mut fresh, &at(23)).outcome, Outcome::Passed);
+
+    let mut stale = scan_directory(dir.path(), &options, Some(&index)).unwrap();
+    let verdict = gate.apply(&mut stale, &at(49));
+    assert_eq!(verdict.outcome, Outcome::NotChecked);
+    assert!(
+        verdict.not_checked[0].contains("was last updated 2days 1h ago, more than the 1day")
+            && verdict.not_checked[0].contains("run `slipway db update`"),
+        "{:?}",
+        verdict.not_checked
+    );
+    assert_eq!(verdict.judged_with.max_advisory_age_s, 24 * 3600);
 }

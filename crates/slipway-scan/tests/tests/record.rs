@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use slipway_registry::{FsBlobStore, Registry, RegistryOptions, RepositoryName, Tag};
 use slipway_scan::{
-    Clearance, Gate, ImageSource, ScanOnPush, ScanOptions, Scanners, clearance, record_report,
-    scan_image,
+    Clearance, Gate, IgnoreFile, ImageSource, RequiredGate, ScanOnPush, ScanOptions, Scanners,
+    clearance, record_report, scan_image,
 };
 use slipway_secrets::SecretScanner;
-use slipway_store::{ScanVerdict, SqliteStore, Store};
+use slipway_store::{ScanGate, ScanVerdict, SqliteStore, Store};
 use slipway_vuln::{AdvisoryIndex, Severity};
 
 use crate::support::{SECRETS, cargo_lock, rustsec_corpus};
@@ -69,19 +69,26 @@ fn an_image_report_is_kept_against_its_digest_and_gives_the_clearance() {
         )
         .unwrap()
     };
-    let today = "2025-06-01".parse().unwrap();
+    let today: jiff::Zoned = "2025-06-01T12:00:00[UTC]".parse().unwrap();
+    let required = RequiredGate {
+        fail_on: Severity::High,
+        max_advisory_age: Duration::from_secs(7 * 24 * 3600),
+    };
 
     let mut report = scan();
     let digest = report.target.image.as_ref().unwrap().digest().to_owned();
-    assert_eq!(clearance(&store, &digest).unwrap(), Clearance::Missing);
+    assert_eq!(
+        clearance(&store, &digest, &required).unwrap(),
+        Clearance::Missing
+    );
     Gate {
         fail_on: Some(Severity::Critical),
         ..Gate::default()
     }
-    .apply(&mut report, today);
+    .apply(&mut report, &today);
     let id = record_report(&store, &report).unwrap().unwrap();
 
-    let Clearance::Failed(failed) = clearance(&store, &digest).unwrap() else {
+    let Clearance::Failed(failed) = clearance(&store, &digest, &required).unwrap() else {
         panic!("the critical smallvec advisory fails the gate")
     };
     assert_eq!(failed.id, id);
@@ -92,12 +99,41 @@ fn an_image_report_is_kept_against_its_digest_and_gives_the_clearance() {
     let stored: serde_json::Value = serde_json::from_str(&failed.record.report).unwrap();
     assert_eq!(stored["vulnerabilities"][0]["id"], "RUSTSEC-2021-0003");
 
-    let mut rescan = scan();
-    Gate::default().apply(&mut rescan, today);
-    record_report(&store, &rescan).unwrap().unwrap();
+    let mut unjudged = scan();
+    Gate::default().apply(&mut unjudged, &today);
+    record_report(&store, &unjudged).unwrap().unwrap();
     assert!(
-        clearance(&store, &digest).unwrap().allows_deploy(),
-        "the newest scan decides"
+        matches!(clearance(&store, &digest, &required).unwrap(), Clearance::NotJudged(scan) if scan.record.verdict.passed()),
+        "a pass without a threshold does not satisfy a policy"
+    );
+
+    let accepted = IgnoreFile::parse(
+        "accepted.toml".as_ref(),
+        "[[ignore]]\nid = \"RUSTSEC-2021-0003\"\nreason = \"never called\"\nexpires = 2999-01-01\n",
+    )
+    .unwrap();
+    let mut rescan = scan();
+    Gate {
+        fail_on: Some(Severity::Critical),
+        ignore_file: Some(accepted),
+        ..Gate::default()
+    }
+    .apply(&mut rescan, &today);
+    record_report(&store, &rescan).unwrap().unwrap();
+    let lenient = clearance(&store, &digest, &required).unwrap();
+    assert!(
+        matches!(&lenient, Clearance::NotJudged(scan) if scan.record.judged_with == Some(ScanGate { fail_on: Some("critical".to_owned()), max_advisory_age_s: 7 * 24 * 3600 })),
+        "judged at critical, where the policy asks for high: {lenient:?}"
+    );
+    let as_strict = RequiredGate {
+        fail_on: Severity::Critical,
+        ..required
+    };
+    assert!(
+        clearance(&store, &digest, &as_strict)
+            .unwrap()
+            .allows_deploy(),
+        "the newest scan decides, judged as strictly as the policy asks"
     );
 
     let directory = crate::support::scan(tempfile::tempdir().unwrap().path());
@@ -160,5 +196,40 @@ async fn every_image_pushed_to_the_registry_is_scanned_and_recorded() {
     assert_eq!(scan.record.reference, "team/app:1.0");
     assert!(!scan.record.verdict.passed());
     assert_eq!(scan.record.counts.critical, 1);
-    assert!(!clearance(store.as_ref(), &digest).unwrap().allows_deploy());
+    let required = RequiredGate {
+        fail_on: Severity::Critical,
+        max_advisory_age: Duration::from_secs(3600),
+    };
+    assert!(
+        !clearance(store.as_ref(), &digest, &required)
+            .unwrap()
+            .allows_deploy()
+    );
+}
+
+#[test]
+fn a_policy_is_satisfied_only_by_a_gate_at_least_as_strict() {
+    let required = RequiredGate {
+        fail_on: Severity::High,
+        max_advisory_age: Duration::from_secs(86_400),
+    };
+    let gate = |fail_on: Option<&str>, age: u64| ScanGate {
+        fail_on: fail_on.map(str::to_owned),
+        max_advisory_age_s: age,
+    };
+    for (judged, satisfies) in [
+        (Some(gate(Some("high"), 86_400)), true),
+        (Some(gate(Some("medium"), 3_600)), true),
+        (Some(gate(Some("low"), 86_400)), true),
+        (Some(gate(Some("critical"), 86_400)), false),
+        (Some(gate(Some("high"), 86_401)), false),
+        (Some(gate(None, 60)), false),
+        (None, false),
+    ] {
+        assert_eq!(
+            required.satisfied_by(judged.as_ref()),
+            satisfies,
+            "{judged:?}"
+        );
+    }
 }

@@ -32,7 +32,8 @@ const MIGRATIONS: &[Migration] = migrations![
     "0002_runs",
     "0003_registry_events",
     "0004_releases",
-    "0005_scans"
+    "0005_scans",
+    "0006_scan_verdicts"
 ];
 
 /// The schema version this binary writes: the number of migrations.

@@ -4,10 +4,12 @@ use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, ToSql, Transaction, named_params};
 
 use super::SqliteStore;
-use crate::{NewScan, Scan, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts, StoreError};
+use crate::{
+    NewScan, Scan, ScanGate, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts, StoreError,
+};
 
-const COLUMNS: &str =
-    "id, digest, image_id, reference, scanned_at_ns, passed, critical, high, medium, low, unknown";
+const COLUMNS: &str = "id, digest, image_id, reference, scanned_at_ns, outcome, fail_on, \
+     max_advisory_age_s, critical, high, medium, low, unknown";
 
 impl ScanStore for SqliteStore {
     fn record_scan(&self, scan: &NewScan) -> Result<ScanId, StoreError> {
@@ -16,16 +18,23 @@ impl ScanStore for SqliteStore {
                 field: "scanned_at",
                 value: scan.scanned_at.to_string(),
             })?;
-        let (passed, reasons): (bool, &[String]) = match &scan.verdict {
-            ScanVerdict::Passed => (true, &[]),
-            ScanVerdict::Failed { reasons } => (false, reasons),
+        let outcome = match &scan.verdict {
+            ScanVerdict::Passed => "passed",
+            ScanVerdict::Failed { .. } => "failed",
+            ScanVerdict::NotChecked { .. } => "not_checked",
         };
+        let reasons = scan.verdict.reasons();
+        let max_advisory_age_s = scan
+            .judged_with
+            .as_ref()
+            .map(|gate| i64::try_from(gate.max_advisory_age_s).unwrap_or(i64::MAX));
         self.write(|transaction| {
             transaction
                 .prepare_cached(
                     "INSERT INTO scans (digest, image_id, reference, scanned_at_ns, passed, \
-                     critical, high, medium, low, unknown) \
+                     outcome, fail_on, max_advisory_age_s, critical, high, medium, low, unknown) \
                      VALUES (:digest, :image_id, :reference, :scanned_at_ns, :passed, \
+                     :outcome, :fail_on, :max_advisory_age_s, \
                      :critical, :high, :medium, :low, :unknown)",
                 )?
                 .execute(named_params! {
@@ -33,7 +42,10 @@ impl ScanStore for SqliteStore {
                     ":image_id": scan.image_id,
                     ":reference": scan.reference,
                     ":scanned_at_ns": scanned_at_ns,
-                    ":passed": passed,
+                    ":passed": scan.verdict.passed(),
+                    ":outcome": outcome,
+                    ":fail_on": scan.judged_with.as_ref().and_then(|gate| gate.fail_on.as_deref()),
+                    ":max_advisory_age_s": max_advisory_age_s,
                     ":critical": scan.counts.critical,
                     ":high": scan.counts.high,
                     ":medium": scan.counts.medium,
@@ -114,9 +126,11 @@ impl ScanStore for SqliteStore {
     }
 }
 
-/// Fills in the reasons of a failed scan.
+/// Fills in the reasons of a scan that failed or was not checked.
 fn with_reasons(transaction: &Transaction<'_>, mut scan: Scan) -> rusqlite::Result<Scan> {
-    if let ScanVerdict::Failed { reasons } = &mut scan.record.verdict {
+    if let ScanVerdict::Failed { reasons } | ScanVerdict::NotChecked { reasons } =
+        &mut scan.record.verdict
+    {
         *reasons = transaction
             .prepare_cached("SELECT reason FROM scan_reasons WHERE scan_id = ?1 ORDER BY position")?
             .query_map([scan.id.get()], |row| row.get(0))?
@@ -139,14 +153,24 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Scan> {
     let scanned_at = jiff::Timestamp::from_nanosecond(scanned_at_ns.into()).map_err(|error| {
         rusqlite::Error::FromSqlConversionFailure(4, Type::Integer, error.to_string().into())
     })?;
-    let verdict = if row.get("passed")? {
-        ScanVerdict::Passed
-    } else {
-        // Filled in by `with_reasons`.
-        ScanVerdict::Failed {
+    // Reasons are filled in by `with_reasons`.
+    let outcome: String = row.get("outcome")?;
+    let verdict = match outcome.as_str() {
+        "passed" => ScanVerdict::Passed,
+        "not_checked" => ScanVerdict::NotChecked {
             reasons: Vec::new(),
-        }
+        },
+        _ => ScanVerdict::Failed {
+            reasons: Vec::new(),
+        },
     };
+    // Both NULL for scans recorded before schema 6, which did not keep their gate.
+    let max_advisory_age_s: Option<i64> = row.get("max_advisory_age_s")?;
+    let fail_on: Option<String> = row.get("fail_on")?;
+    let judged_with = max_advisory_age_s.map(|age| ScanGate {
+        fail_on,
+        max_advisory_age_s: u64::try_from(age).unwrap_or(0),
+    });
     Ok(Scan {
         id: ScanId::new(row.get("id")?),
         record: NewScan {
@@ -155,6 +179,7 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Scan> {
             reference: row.get("reference")?,
             scanned_at,
             verdict,
+            judged_with,
             counts: SeverityCounts {
                 critical: row.get("critical")?,
                 high: row.get("high")?,
@@ -178,6 +203,10 @@ mod tests {
             reference: "app:1".to_owned(),
             scanned_at: at.parse().unwrap(),
             verdict,
+            judged_with: Some(ScanGate {
+                fail_on: Some("critical".to_owned()),
+                max_advisory_age_s: 604_800,
+            }),
             counts: SeverityCounts {
                 critical: 1,
                 high: 2,
@@ -266,5 +295,28 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn a_not_checked_scan_and_a_scan_judged_without_a_threshold_read_back_as_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut not_checked = scan(
+            "sha256:n1",
+            None,
+            "2025-01-01T00:00:00Z",
+            ScanVerdict::NotChecked {
+                reasons: vec!["the advisory database holds nothing about npm".to_owned()],
+            },
+        );
+        not_checked.judged_with = Some(ScanGate {
+            fail_on: None,
+            max_advisory_age_s: 60,
+        });
+        let id = store.record_scan(&not_checked).unwrap();
+        let read = store.scan(id).unwrap().unwrap();
+        assert_eq!(read.record, not_checked);
+        assert!(!read.record.verdict.passed());
+        assert_eq!(read.record.verdict.as_str(), "not checked");
     }
 }

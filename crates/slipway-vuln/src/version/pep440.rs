@@ -6,6 +6,15 @@
 //! pre-release), post-release, developmental release, and local version label. Spellings are
 //! normalized as PEP 440 says: `alpha`→`a`, `beta`→`b`, `c`/`pre`/`preview`→`rc`,
 //! `rev`/`r`/`-N`→`post`, any of `.-_` as separators, case-insensitive.
+//!
+//! A version that is not valid PEP 440 (`0.1dev-r1234`, `2004d`, `1.0-beta-gamma`: old
+//! releases, and the advisories about them, carry such versions) is ordered as `packaging`'s
+//! `LegacyVersion` ordered it, setuptools' scheme from before PEP 440: before every valid
+//! version (as if its epoch were -1), and among its kind by its runs of digits and letters, with
+//! pre-release words before the release and `-` starting a post-release. One deliberate
+//! difference: numbers compare by value at any length, where `packaging` padded them to eight
+//! digits and compared longer ones as text. Text without a single digit (`latest`) is still not a
+//! version: ordering it would be a guess.
 
 use std::sync::LazyLock;
 
@@ -30,9 +39,17 @@ static PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     .expect("the PEP 440 pattern compiles")
 });
 
-/// A parsed PEP 440 version: its sort key, field by field in comparison order.
+/// A PyPI version's sort key. Variant order is sort order: every legacy version comes first.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Pep440 {
+pub(crate) enum Pep440 {
+    /// Not valid PEP 440, ordered as `packaging`'s `LegacyVersion`.
+    Legacy(Vec<LegacyPart>),
+    Valid(Valid),
+}
+
+/// A valid PEP 440 version: its sort key, field by field in comparison order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Valid {
     epoch: Numeral,
     /// The release numbers without trailing zeros.
     release: Vec<Numeral>,
@@ -74,11 +91,30 @@ enum LocalPart {
     Number(Numeral),
 }
 
-/// Parses `text` as a PEP 440 version.
+/// A part of a legacy version. Variant order is sort order: `packaging` prefixed words with `*`,
+/// which sorts before every digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum LegacyPart {
+    Word(String),
+    Number(Numeral),
+}
+
+/// The word every legacy version ends with; words before it (`a`, `b`, `c`, `@` for `dev`) are
+/// pre-releases, words after it (`final-`, a `-` suffix) post-releases.
+const FINAL: &str = "final";
+
+/// Parses `text` as a PyPI version: valid PEP 440, or else a legacy version.
 pub(crate) fn parse(text: &str) -> Result<Pep440, String> {
-    let captures = PATTERN
-        .captures(text)
-        .ok_or_else(|| "not a PEP 440 version".to_owned())?;
+    match PATTERN.captures(text) {
+        Some(captures) => Ok(Pep440::Valid(valid(&captures))),
+        None if text.bytes().any(|byte| byte.is_ascii_digit()) => Ok(Pep440::Legacy(legacy(text))),
+        None => {
+            Err("not a PEP 440 version, and without a digit not a legacy one either".to_owned())
+        }
+    }
+}
+
+fn valid(captures: &regex::Captures<'_>) -> Valid {
     let group = |name: &str| captures.name(name).map(|found| found.as_str());
     let number = |name: &str| group(name).map_or_else(Numeral::zero, Numeral::from_digits);
 
@@ -120,12 +156,78 @@ pub(crate) fn parse(text: &str) -> Result<Pep440, String> {
             })
             .collect()
     });
-    Ok(Pep440 {
+    Valid {
         epoch: number("epoch"),
         release,
         pre,
         post,
         dev,
         local,
+    }
+}
+
+/// The legacy sort key: the lower-cased text split into runs of digits, runs of letters and
+/// anything else (`.` only separates), a `-` read as `final-`, pre-release spellings made one.
+/// Zeros ending a run of numbers are dropped (`1.0` is `1`), and so is a `final-` just before a
+/// pre-release word (`1.0-rc1` is `1.0rc1`).
+fn legacy(text: &str) -> Vec<LegacyPart> {
+    let mut parts: Vec<LegacyPart> = Vec::new();
+    let lowered = text.to_lowercase();
+    let words = legacy_tokens(&lowered).chain(std::iter::once(FINAL));
+    for token in words {
+        let part = if token.bytes().all(|byte| byte.is_ascii_digit()) {
+            LegacyPart::Number(Numeral::from_digits(token))
+        } else {
+            let word = match token {
+                "pre" | "preview" | "rc" => "c",
+                "-" => "final-",
+                "dev" => "@",
+                word => word,
+            };
+            if word < FINAL {
+                while parts.last() == Some(&LegacyPart::Word("final-".to_owned())) {
+                    parts.pop();
+                }
+            }
+            while parts
+                .last()
+                .is_some_and(|last| matches!(last, LegacyPart::Number(n) if n.is_zero()))
+            {
+                parts.pop();
+            }
+            LegacyPart::Word(word.to_owned())
+        };
+        parts.push(part);
+    }
+    parts
+}
+
+/// The tokens of a lower-cased legacy version: runs of ASCII digits, runs of ASCII letters, `-`,
+/// and runs of anything else; `.` separates and is dropped.
+fn legacy_tokens(text: &str) -> impl Iterator<Item = &str> {
+    let class = |c: char| match c {
+        '0'..='9' => 0,
+        'a'..='z' => 1,
+        '-' => 2,
+        '.' => 3,
+        _ => 4,
+    };
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        loop {
+            let first = rest.chars().next()?;
+            let kind = class(first);
+            // `-` is a token on its own even when repeated; every other class is a run.
+            let end = if kind == 2 {
+                1
+            } else {
+                rest.find(|c: char| class(c) != kind).unwrap_or(rest.len())
+            };
+            let (token, after) = rest.split_at(end);
+            rest = after;
+            if kind != 3 {
+                return Some(token);
+            }
+        }
     })
 }

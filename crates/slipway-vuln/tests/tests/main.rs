@@ -6,3 +6,4 @@
 mod index;
 mod ordering;
 mod rustsec;
+mod update;

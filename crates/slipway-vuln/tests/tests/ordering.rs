@@ -141,9 +141,49 @@ fn pep_440_follows_the_pep_examples() {
             ("0!1.0", "1.0"),
         ],
     );
-    check_rejected(
+    check_rejected(VersionScheme::Pep440, &["", "latest", "  ", "dev-main"]);
+}
+
+#[test]
+fn pep_440_orders_invalid_versions_before_valid_ones_as_legacy_versions() {
+    // `packaging` 21's `LegacyVersion` (setuptools' scheme before PEP 440) is the reference: a
+    // version that is not PEP 440 sorts before every one that is, and among its kind by words
+    // (before numbers), with `dev` lowest and `-` opening a post-release.
+    check_ascending(
         VersionScheme::Pep440,
-        &["", "latest", "1.0-beta-gamma", "1..0", "1.0+", "1.0+abc!"],
+        &[
+            "French-1.0",
+            "0.1dev-r1234",
+            "0.6a9dev-r41475",
+            "1.0+abc!",
+            "1.0+",
+            "1.0-beta-gamma",
+            "1.0final",
+            "1.0-final",
+            "1.0-1-1",
+            "1.0.x",
+            "2004d",
+            // Valid from here on.
+            "0!0.0.dev0",
+            "0.6a9",
+            "1.0",
+            "99999.0",
+            "1!0.0.dev0",
+            "1!1.0",
+            "2!0.1",
+        ],
+    );
+    check_equal(
+        VersionScheme::Pep440,
+        &[
+            ("1.0-beta-gamma", "1.0.0-beta-gamma"),
+            ("1.0.x", "1.0x"),
+            ("1..0", "1.."),
+            ("2004D", "2004d"),
+            ("1.0pre1-x", "1.0rc1-x"),
+            ("1.0preview1-x", "1.0c1-x"),
+            ("1.0-rc1-x", "1.0rc1-x"),
+        ],
     );
 }
 
@@ -338,7 +378,8 @@ fn valid_version(scheme: VersionScheme) -> BoxedStrategy<String> {
                 text
             })
             .boxed(),
-        VersionScheme::Pep440 => (
+        // Legacy versions (not PEP 440, ordered before it) are PyPI versions too.
+        VersionScheme::Pep440 => prop_oneof![3 => (
             proptest::option::of("[0-9]{1,2}"),
             numbers,
             proptest::option::of(("(a|b|rc|alpha|c|pre)", "[0-9]{0,2}")),
@@ -362,8 +403,10 @@ fn valid_version(scheme: VersionScheme) -> BoxedStrategy<String> {
                     text.push_str(&format!("+{local}"));
                 }
                 text
-            })
-            .boxed(),
+            }),
+            1 => "[a-z]{0,3}[0-9][0-9a-z.+_!-]{0,8}",
+        ]
+        .boxed(),
         VersionScheme::RubyGems => (
             numbers,
             proptest::collection::vec("[0-9a-z]{1,3}", 0..3),

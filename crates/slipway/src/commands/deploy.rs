@@ -18,8 +18,8 @@ use slipway_deploy::{
 };
 use slipway_engine::ImageDetails;
 use slipway_runtime::{RuntimeKind, Workload};
-use slipway_scan::{Clearance, clearance};
-use slipway_store::{Artifact, BuildQuery, BuildStatus, Scan, ScanId, ScanVerdict, Store};
+use slipway_scan::{Clearance, RequiredGate};
+use slipway_store::{Artifact, BuildQuery, BuildStatus, Scan, ScanVerdict, Store};
 
 use crate::cli::{DeployArgs, GlobalArgs, RuntimeArg, StrategyArg};
 use crate::output::{self, Status, print_json, print_line};
@@ -69,7 +69,7 @@ pub(crate) async fn run(
             command_workload(global, &target, &service, args.image.as_deref()).await?
         }
         RuntimeKind::Container => {
-            image_workload(&target, args, service.deploy.require_scan, status).await?
+            image_workload(global, &target, args, service.deploy.require_scan, status).await?
         }
     };
     let client = daemon(&target, status).await?;
@@ -266,8 +266,11 @@ async fn command_workload(
 }
 
 /// A container release: `--image`, a fresh build with `--build`, or the service's latest build;
-/// refused before anything is deployed when `require_scan` and the image has no passing scan.
+/// refused before anything is deployed when `require_scan` and the image has no scan that passed
+/// the environment's scan policy. What `--build` built is scanned first, as `slipway scan image
+/// IMAGE --env ENV` would.
 async fn image_workload(
+    global: &GlobalArgs,
     target: &Target,
     args: &DeployArgs,
     require_scan: bool,
@@ -292,7 +295,12 @@ async fn image_workload(
                 cancelled,
             )
             .await?;
-        built.image.id.as_str().to_owned()
+        let built = built.image.id.as_str().to_owned();
+        if require_scan {
+            super::scan::scan_for_environment(global, &built, &target.key.environment, status)
+                .await?;
+        }
+        built
     } else if let Some(image) = &args.image {
         image.clone()
     } else {
@@ -319,9 +327,11 @@ async fn image_workload(
     ))
 }
 
-/// Refuses an image whose newest scan is missing or failed its gate: a missing scan is exit
-/// status 2 (nothing to judge, as when `slipway scan` cannot decide), a failed one 1.
+/// Refuses an image whose newest scan is missing, failed, was not checked, or was judged more
+/// leniently than the environment's scan policy: a missing or unjudged scan is exit status 2
+/// (nothing to judge, as when `slipway scan` cannot decide), a failed or unchecked one 1.
 fn require_passing_scan(target: &Target, image: &ImageDetails) -> Result<(), Failure> {
+    let environment = &target.key.environment;
     let shown = image
         .tags
         .first()
@@ -329,17 +339,36 @@ fn require_passing_scan(target: &Target, image: &ImageDetails) -> Result<(), Fai
         .unwrap_or_else(|| image.id.as_str().to_owned());
     let turn_off = format!(
         "or set `require_scan = false` under [environments.{}.services.{}.deploy] in slipway.toml",
-        target.key.environment, target.key.service
+        environment, target.key.service
     );
-    match newest_clearance(target.store.as_ref(), image)? {
+    let policy = target.config.scan_policy(environment)?;
+    let required = RequiredGate {
+        fail_on: super::scan::severity(policy.fail_on),
+        max_advisory_age: policy.max_advisory_age,
+    };
+    let rescan = format!("`slipway scan image {shown} --env {environment}`");
+    match Clearance::of(newest_scan(target.store.as_ref(), image)?, &required) {
         Clearance::Passed(_) => Ok(()),
         Clearance::Missing => Err(Failure::bad_input(format!(
-            "refusing to deploy {shown}: {} requires a passing scan, and {} was never scanned",
-            target.key.environment,
+            "refusing to deploy {shown}: {environment} requires a passing scan, and {} was never scanned",
             image.id.as_str()
         ))
         .hint(format!(
-            "scan it first: `slipway scan image {shown} --fail-on high` records the verdict; {turn_off}"
+            "scan it first: {rescan} records the verdict; {turn_off}"
+        ))),
+        Clearance::NotJudged(scan) => Err(Failure::bad_input(format!(
+            "refusing to deploy {shown}: its latest scan (#{}) passed, but was not judged by {environment}'s scan policy (fail_on = \"{}\")",
+            scan.id,
+            policy.fail_on.as_str()
+        ))
+        .hint(format!("scan it again with {rescan}; {turn_off}"))),
+        Clearance::NotChecked(scan) => Err(Failure::new(format!(
+            "refusing to deploy {shown}: its latest scan (#{}) could not check its packages",
+            scan.id
+        ))
+        .cause(scan_verdict(&scan))
+        .hint(format!(
+            "run `slipway db update`, then scan again with {rescan}; {turn_off}"
         ))),
         Clearance::Failed(scan) => Err(Failure::new(format!(
             "refusing to deploy {shown}: its latest scan (#{}) failed the gate",
@@ -347,48 +376,41 @@ fn require_passing_scan(target: &Target, image: &ImageDetails) -> Result<(), Fai
         ))
         .cause(scan_verdict(&scan))
         .hint(format!(
-            "fix what it found (or accept it in .slipway-ignore.toml), rebuild, and scan again with `slipway scan image {shown} --fail-on high`; {turn_off}"
+            "fix what it found (or accept it in .slipway-ignore.toml), rebuild, and scan again with {rescan}; {turn_off}"
         ))),
     }
 }
 
-/// The clearance of the newest scan of the image under any of the digests scans are kept
-/// against: its id (what `slipway scan image` of an engine image records) and its repository
-/// digests (what a registry push's scan records).
-pub(super) fn newest_clearance(
+/// The newest scan of the image under any of the digests scans are kept against: its id (what
+/// `slipway scan image` of an engine image records) and its repository digests (what a registry
+/// push's scan records).
+pub(super) fn newest_scan(
     store: &dyn Store,
     image: &ImageDetails,
-) -> Result<Clearance, Failure> {
+) -> Result<Option<Scan>, Failure> {
     let repository_digests = image
         .digests
         .iter()
         .filter_map(|digest| digest.rsplit_once('@').map(|(_, digest)| digest));
-    let mut newest = Clearance::Missing;
+    let mut newest: Option<Scan> = None;
     for digest in std::iter::once(image.id.as_str()).chain(repository_digests) {
-        let found = clearance(store, digest)?;
-        if recorded(&found) > recorded(&newest) {
-            newest = found;
+        if let Some(found) = store.latest_scan(digest)?
+            && newest.as_ref().is_none_or(|best| {
+                (found.record.scanned_at, found.id) > (best.record.scanned_at, best.id)
+            })
+        {
+            newest = Some(found);
         }
     }
     Ok(newest)
 }
 
-/// When a clearance's scan was made, and its id to order scans made at the same moment.
-fn recorded(clearance: &Clearance) -> Option<(jiff::Timestamp, ScanId)> {
-    match clearance {
-        Clearance::Passed(scan) | Clearance::Failed(scan) => {
-            Some((scan.record.scanned_at, scan.id))
-        }
-        Clearance::Missing => None,
-    }
-}
-
-/// What a failed scan found: its gate's reasons and the findings per severity.
+/// What a failed or unchecked scan found: its gate's reasons and the findings per severity.
 fn scan_verdict(scan: &Scan) -> String {
     let record = &scan.record;
     let reasons = match &record.verdict {
-        ScanVerdict::Failed { reasons } => reasons.join("; "),
         ScanVerdict::Passed => "it passed".to_owned(),
+        verdict => verdict.reasons().join("; "),
     };
     let counts = record.counts;
     format!(

@@ -7,6 +7,7 @@ mod bundles;
 mod completions;
 mod config;
 mod daemon;
+mod db;
 mod deploy;
 mod doctor;
 mod expr;
@@ -63,7 +64,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Expr(args) => expr::run(&args),
         Command::Scan(command) => scan::run(&cli.global, &command, status).await,
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
-        Command::Db(command) => scan::db(&cli.global, &command, status),
+        Command::Db(command) => db::run(&cli.global, &command, status).await,
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args, status),
     }

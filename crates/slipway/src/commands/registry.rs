@@ -51,8 +51,8 @@ pub(crate) struct Setup {
     settings: RegistryServerSettings,
     storage: PathBuf,
     store: Arc<dyn Store>,
-    /// The state directory, where the advisory index the push scans use lives.
-    state_dir: PathBuf,
+    /// Where the advisory database the push scans use lives (the user's, shared by projects).
+    advisories: PathBuf,
 }
 
 impl Setup {
@@ -72,13 +72,13 @@ impl Setup {
             (None, None) => project::state_dir(global, &root).join("registry"),
         };
         let store = project::open_store(global, &root)?;
-        let state_dir = project::state_dir(global, &root);
+        let advisories = super::scan::advisory_location(global)?;
         Ok(Setup {
             root,
             settings,
             storage,
             store,
-            state_dir,
+            advisories,
         })
     }
 
@@ -95,7 +95,7 @@ impl Setup {
         let scan_on_push = slipway_scan::ScanOnPush::new(
             Arc::new(blobs),
             Arc::clone(&self.store),
-            self.state_dir.clone(),
+            self.advisories.clone(),
             Arc::new(slipway_secrets::SecretScanner::builtin()),
             slipway_scan::Gate {
                 fail_on: Some(slipway_vuln::Severity::Critical),

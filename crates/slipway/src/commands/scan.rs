@@ -1,23 +1,30 @@
 //! `slipway scan fs|image|secrets|config`, `slipway sbom` and `slipway db import|status`.
 //!
 //! Arguments become a scan (`slipway-scan`), the gate is applied, and the report is printed in
-//! the asked format. Exit status: 0 when the gate passes, 1 when it fails, 2 when a policy could
-//! not be evaluated or the input was wrong.
+//! the asked format. Exit status: 0 when the gate passes, 1 when it fails or a gate (a threshold
+//! or a policy) was asked for and the advisories could not vouch for the packages (`not
+//! checked`), 2 when a policy could not be evaluated or the input was wrong.
+//!
+//! The advisory database is the user's, shared by every project: `SLIPWAY_ADVISORY_DB` names its
+//! directory, else `$XDG_CACHE_HOME/slipway`, else `~/.cache/slipway`. A project whose state
+//! directory still holds an `advisories.db` filled by an older slipway keeps reading it until
+//! the user's database is filled (`slipway db update` or `db import`).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use slipway_scan::{
-    Gate, IgnoreFile, IgnoreFileError, ImageSource, Policy, Pull, Report, ScanError, ScanOptions,
-    Scanners, Verdict, record_report, scan_directory, scan_engine_image, scan_history, scan_image,
-    to_cyclonedx, to_sarif, to_spdx,
+    Gate, IgnoreFile, IgnoreFileError, ImageSource, Outcome, Policy, Pull, Report, ScanError,
+    ScanOptions, Scanners, Verdict, record_report, scan_directory, scan_engine_image, scan_history,
+    scan_image, to_cyclonedx, to_sarif, to_spdx,
 };
 use slipway_secrets::{ConfigError, SecretScanner};
 use slipway_vuln::{AdvisoryIndex, IndexError, Severity};
 
 use crate::cli::{
-    DbCommand, GlobalArgs, ReportFormat, SbomArgs, SbomFormat, ScanCommand, ScanOutputArgs,
-    ScannerName, SeverityName,
+    GlobalArgs, ReportFormat, SbomArgs, SbomFormat, ScanCommand, ScanOutputArgs, ScannerName,
+    SeverityName,
 };
 use crate::output::{self, Status, Table, print_json, print_line};
 use crate::project;
@@ -79,14 +86,38 @@ pub(crate) async fn run(
             };
             let report =
                 scan_any_image(global, &image.target, scanners, &image.scan, pull, status).await?;
-            let gated = finish(report, &image.scan, status)?;
+            let gated = finish(global, report, &image.scan, image.env.as_deref(), status)?;
             if !image.no_record {
                 record(global, &gated.report, status)?;
             }
             return gated.print(&image.scan);
         }
     };
-    finish(report, args, status)?.print(args)
+    finish(global, report, args, None, status)?.print(args)
+}
+
+/// Scans the engine image `reference` as `slipway scan image REFERENCE --env ENVIRONMENT` does,
+/// records the report, and returns the verdict: what `deploy --build` does with what it built
+/// when the environment requires a passing scan.
+pub(crate) async fn scan_for_environment(
+    global: &GlobalArgs,
+    reference: &str,
+    environment: &str,
+    status: Status,
+) -> Result<Verdict, Failure> {
+    let scanners = Scanners {
+        config: false,
+        ..Scanners::ALL
+    };
+    let args = ScanOutputArgs::without_flags();
+    let report = scan_any_image(global, reference, scanners, &args, Pull::Never, status).await?;
+    let gated = finish(global, report, &args, Some(environment), status)?;
+    record(global, &gated.report, status)?;
+    status.line(format!(
+        "scan of {reference} for {environment}: {}",
+        gated.verdict.outcome.as_str()
+    ));
+    Ok(gated.verdict)
 }
 
 /// The scanners named, or `all` when none is.
@@ -165,28 +196,123 @@ fn secret_scanner(args: &ScanOutputArgs) -> Result<SecretScanner, Failure> {
     }
 }
 
-fn advisory_index(global: &GlobalArgs) -> Result<AdvisoryIndex, Failure> {
-    let dir = project::state_dir(global, &project::current_dir()?);
-    Ok(AdvisoryIndex::open(&dir)?)
+/// The advisory database scans read: the user's, or a project's older one while the user's was
+/// never filled.
+pub(crate) fn advisory_index(global: &GlobalArgs) -> Result<AdvisoryIndex, Failure> {
+    Ok(AdvisoryIndex::open(&advisory_location(global)?)?)
+}
+
+/// The directory of the advisory database scans read (see the module's documentation).
+pub(crate) fn advisory_location(global: &GlobalArgs) -> Result<PathBuf, Failure> {
+    let user = user_advisory_dir()?;
+    if AdvisoryIndex::open(&user)?.updated_at()?.is_some() {
+        return Ok(user);
+    }
+    let project = project::state_dir(global, &project::current_dir()?);
+    if project.join(AdvisoryIndex::FILE_NAME).is_file()
+        && AdvisoryIndex::open(&project)?.updated_at()?.is_some()
+    {
+        tracing::info!(
+            project = %project.display(),
+            "reading the project's own advisory database until the user's is filled"
+        );
+        return Ok(project);
+    }
+    Ok(user)
+}
+
+/// The user's advisory database directory, shared by every project.
+pub(crate) fn user_advisory_dir() -> Result<PathBuf, Failure> {
+    advisory_dir_from(
+        std::env::var_os("SLIPWAY_ADVISORY_DB"),
+        std::env::var_os("XDG_CACHE_HOME"),
+        std::env::var_os("HOME"),
+    )
+    .ok_or_else(|| {
+        Failure::bad_input("no directory for the advisory database: HOME is not set")
+            .hint("set SLIPWAY_ADVISORY_DB to a directory, or XDG_CACHE_HOME")
+    })
+}
+
+/// `SLIPWAY_ADVISORY_DB`, else `$XDG_CACHE_HOME/slipway` (the XDG base directory specification
+/// ignores a relative one), else `$HOME/.cache/slipway`.
+fn advisory_dir_from(
+    explicit: Option<OsString>,
+    xdg_cache_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<PathBuf> {
+    let set = |value: Option<OsString>| value.filter(|value| !value.is_empty()).map(PathBuf::from);
+    if let Some(explicit) = set(explicit) {
+        return Some(explicit);
+    }
+    if let Some(cache) = set(xdg_cache_home).filter(|cache| cache.is_absolute()) {
+        return Some(cache.join("slipway"));
+    }
+    set(home).map(|home| home.join(".cache").join("slipway"))
 }
 
 /// A report with its gate applied.
 struct Gated {
     report: Report,
     verdict: Verdict,
+    /// Whether a gate was asked for (a threshold or a policy): then `not checked` fails.
+    judged: bool,
 }
 
-fn finish(mut report: Report, args: &ScanOutputArgs, status: Status) -> Result<Gated, Failure> {
-    let gate = gate(args)?;
-    let today = jiff::Zoned::now().date();
-    let verdict = gate.apply(&mut report, today);
+/// Applies the gate: the flags', over `environment`'s scan policy when one is named (see
+/// [`scan_policy`]).
+fn finish(
+    global: &GlobalArgs,
+    mut report: Report,
+    args: &ScanOutputArgs,
+    environment: Option<&str>,
+    status: Status,
+) -> Result<Gated, Failure> {
+    let gate = gate(global, args, environment)?;
+    let verdict = gate.apply(&mut report, &jiff::Zoned::now());
     for warning in &verdict.warnings {
         status.warn(warning);
     }
-    Ok(Gated { report, verdict })
+    let judged = gate.fail_on.is_some() || !gate.policies.is_empty();
+    Ok(Gated {
+        report,
+        verdict,
+        judged,
+    })
 }
 
-fn gate(args: &ScanOutputArgs) -> Result<Gate, Failure> {
+/// The scan policy the gate follows: `environment`'s when one is named; else the project's
+/// `[scan]` when there is a slipway.toml (only its `max_advisory_age`: a threshold is asked for
+/// with --fail-on or --env); else the defaults.
+fn scan_policy(
+    global: &GlobalArgs,
+    environment: Option<&str>,
+) -> Result<Option<slipway_config::ScanPolicy>, Failure> {
+    Ok(Some(match environment {
+        Some(environment) => project::load_config(global)?.scan_policy(environment)?,
+        None => match project::config_path(global) {
+            Ok(path) => slipway_config::Config::load(&path)?.project_scan_policy(),
+            Err(_) => return Ok(None),
+        },
+    }))
+}
+
+/// The severity `--fail-on` and slipway.toml's `fail_on` name.
+pub(crate) fn severity(fail_on: slipway_config::FailOn) -> Severity {
+    match fail_on {
+        slipway_config::FailOn::Critical => Severity::Critical,
+        slipway_config::FailOn::High => Severity::High,
+        slipway_config::FailOn::Medium => Severity::Medium,
+        slipway_config::FailOn::Low => Severity::Low,
+    }
+}
+
+fn gate(
+    global: &GlobalArgs,
+    args: &ScanOutputArgs,
+    environment: Option<&str>,
+) -> Result<Gate, Failure> {
+    let policy = scan_policy(global, environment)?;
     let ignore_file = match &args.ignore_file {
         Some(path) => Some(IgnoreFile::load(path).map_err(ignore_failure)?),
         None => {
@@ -206,17 +332,26 @@ fn gate(args: &ScanOutputArgs) -> Result<Gate, Failure> {
             Err(error) => broken_policies.push(error),
         }
     }
+    let policy_threshold = policy
+        .filter(|_| environment.is_some())
+        .map(|policy| severity(policy.fail_on));
     Ok(Gate {
-        fail_on: args.fail_on.map(|severity| match severity {
-            SeverityName::Critical => Severity::Critical,
-            SeverityName::High => Severity::High,
-            SeverityName::Medium => Severity::Medium,
-            SeverityName::Low => Severity::Low,
-        }),
+        fail_on: args
+            .fail_on
+            .map(|severity| match severity {
+                SeverityName::Critical => Severity::Critical,
+                SeverityName::High => Severity::High,
+                SeverityName::Medium => Severity::Medium,
+                SeverityName::Low => Severity::Low,
+            })
+            .or(policy_threshold),
         ignore_unfixed: args.ignore_unfixed,
         ignore_file,
         policies,
         broken_policies,
+        max_advisory_age: policy.map_or(slipway_scan::DEFAULT_MAX_ADVISORY_AGE, |policy| {
+            policy.max_advisory_age
+        }),
     })
 }
 
@@ -248,16 +383,19 @@ impl Gated {
             (Some(document), None) => print_json(&document)?,
             (Some(document), Some(path)) => write_document(path, &document)?,
         }
-        Ok(exit_code(&self.verdict))
+        Ok(exit_code(&self.verdict, self.judged))
     }
 }
 
-/// 0 when the gate passed, 1 when it failed, 2 when it could not decide (a broken policy).
-fn exit_code(verdict: &Verdict) -> ExitCode {
+/// 0 when the gate passed, 1 when it failed (or, when a gate was asked for, the packages were
+/// not checked), 2 when it could not decide (a broken policy).
+fn exit_code(verdict: &Verdict, judged: bool) -> ExitCode {
     if !verdict.reasons.is_empty() {
         ExitCode::from(EXIT_FAILED)
     } else if !verdict.errors.is_empty() {
         ExitCode::from(EXIT_BAD_INPUT)
+    } else if verdict.outcome == Outcome::NotChecked && judged {
+        ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
     }
@@ -376,7 +514,10 @@ fn print_table(report: &Report) {
         for error in &verdict.errors {
             print_line(&format!("{} {error}", output::bad("gate error:")));
         }
-        if verdict.passed {
+        for reason in &verdict.not_checked {
+            print_line(&format!("{} {reason}", output::bad("not checked:")));
+        }
+        if verdict.passed() {
             print_line(&output::ok("gate passed"));
         }
     }
@@ -420,7 +561,7 @@ pub(crate) async fn sbom(
         status.line(format!("listing the packages of {}", path.display()));
         scan_directory(path, &options, None)?
     } else {
-        let no_advisories = ScanOutputArgs::for_sbom();
+        let no_advisories = ScanOutputArgs::without_flags();
         scan_any_image(
             global,
             &args.target,
@@ -446,8 +587,9 @@ pub(crate) async fn sbom(
 }
 
 impl ScanOutputArgs {
-    /// The options an SBOM is made with: nothing but the packages.
-    fn for_sbom() -> ScanOutputArgs {
+    /// No flags: what an SBOM is made with (nothing but the packages), and what a scan judged by
+    /// an environment's policy alone takes.
+    fn without_flags() -> ScanOutputArgs {
         ScanOutputArgs {
             format: ReportFormat::Json,
             output: None,
@@ -457,81 +599,6 @@ impl ScanOutputArgs {
             policies: Vec::new(),
             secret_rules: None,
             no_ignore: false,
-        }
-    }
-}
-
-pub(crate) fn db(
-    global: &GlobalArgs,
-    command: &DbCommand,
-    status: Status,
-) -> Result<ExitCode, Failure> {
-    let index = advisory_index(global)?;
-    match command {
-        DbCommand::Import { path, json } => {
-            status.line(format!("importing OSV advisories from {}", path.display()));
-            let summary = index.import(path, &mut |read| {
-                tracing::debug!(read, "importing advisories")
-            })?;
-            if *json {
-                print_json(&summary)?;
-            } else {
-                for skipped in &summary.skipped {
-                    status.warn(format!("skipped {}: {}", skipped.location, skipped.reason));
-                }
-                print_line(&format!(
-                    "imported {} advisories ({} kept because the index had a newer version, {} withdrawn, {} skipped) into {}",
-                    summary.imported,
-                    summary.kept_newer,
-                    summary.withdrawn,
-                    summary.skipped.len(),
-                    index.path().display()
-                ));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        DbCommand::Status { json } => {
-            let state = index.status()?;
-            if *json {
-                print_json(&state)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            print_line(&format!(
-                "{}: {} advisories",
-                state.path.display(),
-                state.advisories
-            ));
-            if state.advisories == 0 {
-                print_line(
-                    "nothing imported yet: `slipway db import PATH` loads OSV records (a directory or an all.zip)",
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            let mut table = Table::new(vec!["ECOSYSTEM", "ADVISORIES"]);
-            for ecosystem in &state.ecosystems {
-                table.row(vec![
-                    ecosystem.ecosystem.clone(),
-                    ecosystem.advisories.to_string(),
-                ]);
-            }
-            table.print();
-            if let Some(newest) = state.newest_modified {
-                print_line(&format!(
-                    "newest advisory modified {} ({})",
-                    newest,
-                    output::ago(newest)
-                ));
-            }
-            if let Some(import) = &state.last_import {
-                print_line(&format!(
-                    "last import: {} from {} ({} records, {} skipped)",
-                    output::ago(import.imported_at),
-                    import.source,
-                    import.records,
-                    import.skipped
-                ));
-            }
-            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -560,7 +627,7 @@ impl From<IndexError> for Failure {
             IndexError::NewerFormat { .. } => {
                 "upgrade slipway, or delete the file and import again"
             }
-            _ => "delete advisories.db from the state directory and import again",
+            _ => "delete advisories.db (see `slipway db status`) and import again",
         };
         Failure::new(error.to_string()).hint(hint)
     }
@@ -581,5 +648,29 @@ impl From<ScanError> for Failure {
             ),
             _ => Failure::new(error.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_advisory_database_is_the_users_unless_an_environment_variable_names_one() {
+        let some = |text: &str| Some(OsString::from(text));
+        assert_eq!(
+            advisory_dir_from(some("/db"), some("/xdg"), some("/home/u")),
+            Some(PathBuf::from("/db"))
+        );
+        assert_eq!(
+            advisory_dir_from(None, some("/xdg"), some("/home/u")),
+            Some(PathBuf::from("/xdg/slipway"))
+        );
+        assert_eq!(
+            advisory_dir_from(some(""), some("relative"), some("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/slipway")),
+            "an empty variable is unset; a relative XDG_CACHE_HOME is ignored"
+        );
+        assert_eq!(advisory_dir_from(None, None, None), None);
     }
 }

@@ -19,11 +19,10 @@ use slipway_config::Config;
 use slipway_deploy::{Platform as _, ServiceKey};
 use slipway_engine::ContainerEngine;
 use slipway_runner::RunRequest;
-use slipway_scan::Clearance;
 use slipway_store::{Artifact, Conclusion, JobRecord, ReleaseId, Run, Scan, Store};
 use slipway_workflow::events::Mismatch;
 
-use super::deploy::{Target, newest_clearance, running_daemon, service_url};
+use super::deploy::{Target, newest_scan, running_daemon, service_url};
 use crate::cli::{GlobalArgs, RuntimeArg, UpArgs};
 use crate::output::{self, Status, Table, print_json, print_line};
 use crate::project;
@@ -366,11 +365,7 @@ async fn released(
             let counts = scan.record.counts;
             format!(
                 "{} (scan #{} of {}: {} critical, {} high, {} medium, {} low)",
-                if scan.record.verdict.passed() {
-                    "passed"
-                } else {
-                    "failed"
-                },
+                scan.record.verdict.as_str(),
                 scan.id,
                 scan.record.reference,
                 counts.critical,
@@ -406,10 +401,7 @@ async fn image_scan(
     let Some(details) = details else {
         return Ok((reference.to_owned(), None));
     };
-    let scan = match newest_clearance(store, &details)? {
-        Clearance::Passed(scan) | Clearance::Failed(scan) => Some(scan),
-        Clearance::Missing => None,
-    };
+    let scan = newest_scan(store, &details)?;
     Ok((details.id.as_str().to_owned(), scan))
 }
 

@@ -19,6 +19,9 @@ use slipway_engine::{ContainerEngine, DockerEngine, EndpointChoice, ImageFilter,
 pub(crate) struct Project {
     dir: tempfile::TempDir,
     name: String,
+    /// The project's own advisory database (the user's is shared), outside the repository so
+    /// importing into it never makes the tree dirty.
+    advisories: tempfile::TempDir,
 }
 
 /// What a run of the binary did.
@@ -63,6 +66,7 @@ impl Project {
         Project {
             dir: tempfile::tempdir().unwrap(),
             name: unique_name(),
+            advisories: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -136,6 +140,37 @@ impl Project {
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
     }
 
+    /// Imports one advisory, about a package nothing holds, for every ecosystem the example's
+    /// tree and image can hold: scans then check what they find, and pass on the findings alone.
+    /// For tests whose subject is not the advisory database.
+    pub(crate) fn cover_every_ecosystem(&self) {
+        let records = tempfile::tempdir().unwrap();
+        let alpine = (0..=30).map(|minor| format!("Alpine:v3.{minor}"));
+        let debian = (9..=14).map(|release| format!("Debian:{release}"));
+        let ecosystems = ["crates.io", "npm", "PyPI", "Go", "RubyGems", "Packagist"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(alpine)
+            .chain(debian);
+        for (number, ecosystem) in ecosystems.enumerate() {
+            let record = serde_json::json!({
+                "id": format!("SLIPWAY-TEST-COVER-{number}"),
+                "modified": "2025-01-01T00:00:00Z",
+                "affected": [{
+                    "package": {"ecosystem": ecosystem, "name": "slipway-test-no-such-package"},
+                    "versions": ["0.0.1"]
+                }]
+            });
+            std::fs::write(
+                records.path().join(format!("{number}.json")),
+                record.to_string(),
+            )
+            .unwrap();
+        }
+        let records = records.path().display().to_string();
+        self.slipway(&["db", "import", &records]).success();
+    }
+
     /// Runs `slipway ARGS` in the project, without colour, with its state in `.slipway/`.
     pub(crate) fn slipway(&self, args: &[&str]) -> Run {
         self.slipway_with(args, &[])
@@ -191,7 +226,9 @@ impl Project {
             .current_dir(self.path())
             .args(args)
             .env("NO_COLOR", "1")
-            .env_remove("SLIPWAY_HOME");
+            .env_remove("SLIPWAY_HOME")
+            // The advisory database is the user's; each test project gets its own.
+            .env("SLIPWAY_ADVISORY_DB", self.advisories.path());
         command.env_remove("SLIPWAY_CONFIG").env_remove("RUST_LOG");
         for (key, value) in env {
             command.env(key, value);

@@ -14,6 +14,8 @@ const NO_ENGINE: &str = "unix:///nonexistent/slipway-test.sock";
 /// Runs `slipway up --json` with the daemon's proxy on a free port; `engine` false hides the
 /// container engine.
 fn up(project: &Project, engine: bool) -> Run {
+    // The workflow's scans gate on what they find: every ecosystem has advisories.
+    project.cover_every_ecosystem();
     let mut env = vec![("SLIPWAY_PROXY_LISTEN", "127.0.0.1:0")];
     if !engine {
         env.push(("DOCKER_HOST", NO_ENGINE));

@@ -27,7 +27,7 @@ use crate::{
     NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
     RegistryEventStore,
 };
-use crate::{NewScan, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts};
+use crate::{NewScan, ScanGate, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts};
 
 /// The rows of one schema version.
 pub(super) struct Seed {
@@ -63,6 +63,11 @@ pub(super) const SEEDS: &[Seed] = &[
         version: 5,
         insert: insert_v5,
         check: check_v5,
+    },
+    Seed {
+        version: 6,
+        insert: insert_v6,
+        check: check_v6,
     },
 ];
 
@@ -500,6 +505,8 @@ fn check_v5(store: &SqliteStore) {
                     "policy p.rego: no root".to_owned()
                 ],
             },
+            // Schema 5 did not keep the gate: such a scan satisfies no policy.
+            judged_with: None,
             counts: SeverityCounts {
                 critical: 1,
                 high: 2,
@@ -524,4 +531,58 @@ fn check_v5(store: &SqliteStore) {
         limit: None,
     };
     assert_eq!(store.scans(&query).unwrap().len(), 2);
+}
+
+/// Schema 6: a scan that was not checked (its reason kept), one that passed under a threshold,
+/// and one judged without a threshold.
+fn insert_v6(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO scans (id, digest, image_id, reference, scanned_at_ns, passed, outcome,
+             fail_on, max_advisory_age_s, critical, high, medium, low, unknown)
+         VALUES
+             (601, 'sha256:v6m', NULL, 'v6-app:1', 1740823200000000000, 0, 'not_checked',
+              'high', 604800, 0, 0, 0, 0, 0),
+             (602, 'sha256:v6m', NULL, 'v6-app:1', 1740823260000000000, 1, 'passed',
+              'critical', 86400, 0, 0, 1, 0, 0),
+             (603, 'sha256:v6bare', NULL, 'v6-bare:1', 1740823320000000000, 1, 'passed',
+              NULL, 604800, 0, 0, 0, 0, 0);
+         INSERT INTO scan_reasons (scan_id, position, reason)
+             VALUES (601, 0, 'the advisory database holds nothing about Debian:12');
+         INSERT INTO scan_reports (scan_id, report)
+             VALUES (601, '{}'), (602, '{}'), (603, '{}');",
+    )
+}
+
+fn check_v6(store: &SqliteStore) {
+    let not_checked = store.scan(ScanId::new(601)).unwrap().unwrap();
+    assert_eq!(
+        not_checked.record.verdict,
+        ScanVerdict::NotChecked {
+            reasons: vec!["the advisory database holds nothing about Debian:12".to_owned()]
+        }
+    );
+    assert_eq!(
+        not_checked.record.judged_with,
+        Some(ScanGate {
+            fail_on: Some("high".to_owned()),
+            max_advisory_age_s: 604_800
+        })
+    );
+    let latest = store.latest_scan("sha256:v6m").unwrap().unwrap();
+    assert_eq!(
+        (latest.id, latest.record.verdict.passed()),
+        (ScanId::new(602), true)
+    );
+    assert_eq!(
+        latest.record.judged_with.and_then(|gate| gate.fail_on),
+        Some("critical".to_owned())
+    );
+    let bare = store.latest_scan("sha256:v6bare").unwrap().unwrap();
+    assert_eq!(
+        bare.record.judged_with,
+        Some(ScanGate {
+            fail_on: None,
+            max_advisory_age_s: 604_800
+        })
+    );
 }
