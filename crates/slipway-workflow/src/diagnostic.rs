@@ -121,6 +121,18 @@ pub enum Rule {
     RunnerLabel,
     /// A `shell:` that is neither built in nor a custom command with `{0}`.
     ShellName,
+    /// A malformed `uses:`, or inputs a well-known action does not define or requires.
+    Action,
+    /// A malformed reusable-workflow call.
+    WorkflowCall,
+    /// Workflow commands GitHub disabled (`::set-output`, `::set-env`, ...).
+    DeprecatedCommands,
+    /// A container registry password written in clear.
+    Credentials,
+    /// An invalid environment variable name.
+    EnvVar,
+    /// A value an attacker controls (an issue title, a branch name) expanded into a script.
+    UntrustedInput,
 }
 
 impl Rule {
@@ -137,6 +149,12 @@ impl Rule {
             Rule::Permissions => "permissions",
             Rule::RunnerLabel => "runner-label",
             Rule::ShellName => "shell-name",
+            Rule::Action => "action",
+            Rule::WorkflowCall => "workflow-call",
+            Rule::DeprecatedCommands => "deprecated-commands",
+            Rule::Credentials => "credentials",
+            Rule::EnvVar => "env-var",
+            Rule::UntrustedInput => "untrusted-input",
         }
     }
 
