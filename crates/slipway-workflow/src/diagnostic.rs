@@ -131,6 +131,8 @@ pub enum Rule {
     Credentials,
     /// An invalid environment variable name.
     EnvVar,
+    /// An `if:` condition whose value is fixed (a constant, or text around `${{ }}`).
+    IfCond,
     /// A value an attacker controls (an issue title, a branch name) expanded into a script.
     UntrustedInput,
 }
@@ -155,6 +157,7 @@ impl Rule {
             Rule::Credentials => "credentials",
             Rule::EnvVar => "env-var",
             Rule::UntrustedInput => "untrusted-input",
+            Rule::IfCond => "if-cond",
         }
     }
 

@@ -7,7 +7,7 @@
 //! and `jobs.X` only for jobs of the workflow. An `if:` mixing `${{ }}` with other text is a
 //! string, hence always true, and `uses:` cannot hold expressions.
 
-use slipway_expr::{Expr, ExprKind, Function};
+use slipway_expr::{BinaryOp, Expr, ExprKind, Function, Literal};
 
 use super::Findings;
 use super::schema;
@@ -476,6 +476,7 @@ impl<'w> Checker<'_, 'w> {
             Some(expr) => {
                 self.expr(expr, &condition.source, place, scope);
                 self.types(expr, &condition.source, scope);
+                self.constant_condition(expr, &condition.source);
             }
             None => {
                 self.findings.report(
@@ -485,6 +486,33 @@ impl<'w> Checker<'_, 'w> {
                 );
                 self.template(&condition.source, place, scope);
             }
+        }
+    }
+
+    /// `if: true` (or any literal): the condition never changes, so the `if:` only misleads.
+    fn constant_condition(&mut self, expr: &Expr, source: &TemplateString) {
+        let condition = match expr.kind() {
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } if matches!(left.kind(), ExprKind::Call(c) if c.function() == Function::Success) => {
+                right
+            }
+            _ => expr,
+        };
+        if let ExprKind::Literal(literal) = condition.kind() {
+            let value = match literal {
+                Literal::Null => false,
+                Literal::Bool(b) => *b,
+                Literal::Number(n) => *n != 0.0 && !n.is_nan(),
+                Literal::String(s) => !s.is_empty(),
+            };
+            self.findings.report(
+                source.pos(),
+                Rule::IfCond,
+                format!("'if: {}' is a constant, always {value}; remove the 'if:' (or the job or step, if it must never run)", source.raw().trim()),
+            );
         }
     }
 

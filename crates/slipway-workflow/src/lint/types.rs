@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use slipway_expr::{Expr, ExprKind, Function, Literal, Span, Value};
+use slipway_expr::{BinaryOp, Expr, ExprKind, Function, Literal, Span, Value};
 
 /// The type of an expression's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,14 +254,46 @@ impl<'c> Typer<'c> {
                 let l = self.infer(left);
                 let r = self.infer(right);
                 match op {
-                    slipway_expr::BinaryOp::And | slipway_expr::BinaryOp::Or => l.merge(r),
-                    _ => Ty::Bool,
+                    BinaryOp::And | BinaryOp::Or => l.merge(r),
+                    _ => {
+                        self.comparison(*op, &l, &r, expr.span());
+                        Ty::Bool
+                    }
                 }
             }
             ExprKind::Call(call) => {
                 let args: Vec<Ty> = call.args().iter().map(|a| self.infer(a)).collect();
                 self.call(call.function(), call.args(), &args, expr.span())
             }
+        }
+    }
+
+    /// GitHub compares values of different types by converting them to numbers, which makes
+    /// comparisons with objects, arrays (compared by identity) and, for ordering, booleans and
+    /// null meaningless.
+    fn comparison(&mut self, op: BinaryOp, left: &Ty, right: &Ty, span: Span) {
+        let meaningless = match op {
+            BinaryOp::Eq | BinaryOp::Ne => {
+                let composite = |t: &Ty| matches!(t, Ty::Object(_) | Ty::Array { .. });
+                let open = |t: &Ty| matches!(t, Ty::Any | Ty::Null);
+                (composite(left) || composite(right))
+                    && !open(left)
+                    && !open(right)
+                    && left != right
+            }
+            _ => {
+                let ordered = |t: &Ty| matches!(t, Ty::Any | Ty::Number | Ty::String);
+                !ordered(left) || !ordered(right)
+            }
+        };
+        if meaningless {
+            self.error(
+                span,
+                format!(
+                    "a value of type {left} cannot be compared with a value of type {right} by '{}'",
+                    op.symbol()
+                ),
+            );
         }
     }
 
