@@ -269,7 +269,7 @@ fn check_job(findings: &mut Findings<'_>, job: &Job) {
             StepAction::Uses(uses) => {
                 check_action_format(findings, &uses.value, uses.pos);
                 if let Some(action) = known_action(&uses.value) {
-                    check_inputs(findings, step, action, uses.pos);
+                    check_inputs(findings, step, action, &uses.value, uses.pos);
                 }
             }
         }
@@ -334,7 +334,13 @@ fn check_workflow_call(findings: &mut Findings<'_>, uses: &str, pos: Pos) {
     }
 }
 
-fn check_inputs(findings: &mut Findings<'_>, step: &Step, action: &KnownAction, pos: Pos) {
+fn check_inputs(
+    findings: &mut Findings<'_>,
+    step: &Step,
+    action: &KnownAction,
+    uses: &str,
+    pos: Pos,
+) {
     for (name, entry) in &step.with {
         if !action
             .inputs
@@ -353,8 +359,14 @@ fn check_inputs(findings: &mut Findings<'_>, step: &Step, action: &KnownAction, 
             );
         }
     }
+    // setup-java@v1 predates `distribution`, which v2 made required.
+    let before_required = uses.eq_ignore_ascii_case("actions/setup-java@v1")
+        || uses
+            .to_ascii_lowercase()
+            .starts_with("actions/setup-java@v1.");
     for (input, required) in action.inputs {
-        if *required && !step.with.keys().any(|k| k.eq_ignore_ascii_case(input)) {
+        if *required && !before_required && !step.with.keys().any(|k| k.eq_ignore_ascii_case(input))
+        {
             findings.report(
                 pos,
                 Rule::Action,

@@ -441,13 +441,14 @@ impl<'w> Checker<'_, 'w> {
         }
     }
 
-    /// A value GitHub turns into text (a script, a name, an input): an object, array or null
-    /// there becomes `Object`, `Array` or nothing, which is never what was meant.
+    /// A value GitHub turns into text (a script, a name, an input): an object or array there
+    /// becomes `Object` or `Array`, which is never what was meant. (Null becomes the empty
+    /// string, which matrices use on purpose.)
     fn text(&mut self, template: &TemplateString, place: Place, scope: Scope<'w>) {
         for expr in template.template().expressions() {
             self.expr(expr, template, place, scope);
             let ty = self.types(expr, template, scope);
-            if matches!(ty, Ty::Object(_) | Ty::Array { .. } | Ty::Null) {
+            if matches!(ty, Ty::Object(_) | Ty::Array { .. }) {
                 self.findings.report_in(
                     template,
                     expr.span().start,
