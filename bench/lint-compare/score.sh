@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Scores Slipway's linter and actionlint on the corpus under corpus/: broken workflows
-# (corpus/broken/*.yml, each line holding an error marked with a trailing `# ERROR` comment) and clean ones (corpus/clean/*.yml). Prints, per tool, the three figures of issue 19:
+# (corpus/broken/*.yml, each line holding an error marked with a trailing `# ERROR` comment; an
+# error inside a block scalar is marked on the block's key line, where both tools place it) and
+# clean ones (corpus/clean/*.yml). Prints, per tool, the three figures of issue 19:
 # broken files flagged, expected error lines found (a line counts when the tool reports any
 # finding on it), clean files passed (no finding at all). With -v, also the lines each tool
 # missed or flagged wrongly.
