@@ -125,7 +125,7 @@ pub enum Rule {
     Action,
     /// A malformed reusable-workflow call.
     WorkflowCall,
-    /// Workflow commands GitHub disabled (`::set-output`, `::set-env`, ...).
+    /// Workflow commands GitHub deprecated (`::set-output`, `::set-env`, ...) (a warning).
     DeprecatedCommands,
     /// A container registry password written in clear.
     Credentials,
@@ -163,7 +163,13 @@ impl Rule {
 
     fn severity(self) -> Severity {
         match self {
-            Rule::RunnerLabel => Severity::Warning,
+            // GitHub runs such workflows; the runner must too, so these only warn.
+            Rule::RunnerLabel
+            | Rule::Action
+            | Rule::DeprecatedCommands
+            | Rule::UntrustedInput
+            | Rule::IfCond
+            | Rule::Credentials => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -222,8 +222,8 @@ pub(super) fn known_action(uses: &str) -> Option<&'static KnownAction> {
         .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
-/// Workflow commands GitHub turned off (`::set-output` and `::save-state` write to files now;
-/// `::set-env` and `::add-path` were removed for security).
+/// Workflow commands GitHub deprecated (`::set-output` and `::save-state` write to files now;
+/// `::set-env` and `::add-path` only work with `ACTIONS_ALLOW_UNSECURE_COMMANDS`).
 const DEPRECATED_COMMANDS: &[(&str, &str)] = &[
     (
         "set-output",
@@ -392,7 +392,7 @@ fn check_commands(findings: &mut Findings<'_>, script: &TemplateString) {
                 script,
                 offset,
                 Rule::DeprecatedCommands,
-                format!("workflow command '{command}' is disabled on GitHub; {instead}"),
+                format!("workflow command '{command}' is deprecated; {instead}"),
             );
         }
     }
