@@ -121,6 +121,20 @@ pub enum Rule {
     RunnerLabel,
     /// A `shell:` that is neither built in nor a custom command with `{0}`.
     ShellName,
+    /// A malformed `uses:`, or inputs a well-known action does not define or requires.
+    Action,
+    /// A malformed reusable-workflow call.
+    WorkflowCall,
+    /// Workflow commands GitHub deprecated (`::set-output`, `::set-env`, ...) (a warning).
+    DeprecatedCommands,
+    /// A container registry password written in clear.
+    Credentials,
+    /// An invalid environment variable name.
+    EnvVar,
+    /// An `if:` condition whose value is fixed (a constant, or text around `${{ }}`).
+    IfCond,
+    /// A value an attacker controls (an issue title, a branch name) expanded into a script.
+    UntrustedInput,
 }
 
 impl Rule {
@@ -137,12 +151,25 @@ impl Rule {
             Rule::Permissions => "permissions",
             Rule::RunnerLabel => "runner-label",
             Rule::ShellName => "shell-name",
+            Rule::Action => "action",
+            Rule::WorkflowCall => "workflow-call",
+            Rule::DeprecatedCommands => "deprecated-commands",
+            Rule::Credentials => "credentials",
+            Rule::EnvVar => "env-var",
+            Rule::UntrustedInput => "untrusted-input",
+            Rule::IfCond => "if-cond",
         }
     }
 
     fn severity(self) -> Severity {
         match self {
-            Rule::RunnerLabel => Severity::Warning,
+            // GitHub runs such workflows; the runner must too, so these only warn.
+            Rule::RunnerLabel
+            | Rule::Action
+            | Rule::DeprecatedCommands
+            | Rule::UntrustedInput
+            | Rule::IfCond
+            | Rule::Credentials => Severity::Warning,
             _ => Severity::Error,
         }
     }

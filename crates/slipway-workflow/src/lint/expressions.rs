@@ -7,9 +7,12 @@
 //! and `jobs.X` only for jobs of the workflow. An `if:` mixing `${{ }}` with other text is a
 //! string, hence always true, and `uses:` cannot hold expressions.
 
-use slipway_expr::{Expr, ExprKind, Function};
+use slipway_expr::{BinaryOp, Expr, ExprKind, Function, Literal};
 
 use super::Findings;
+use super::schema;
+use super::types::{Ty, Typer};
+use super::untrusted;
 use crate::diagnostic::{Pos, Rule};
 use crate::model::{
     Container, Dimension, Env, IfCondition, Job, JobSecrets, Matrix, Rows, RunDefaults, Step,
@@ -201,7 +204,7 @@ impl<'w> Checker<'_, 'w> {
         };
         let workflow = self.workflow;
         if let Some(run_name) = &workflow.run_name {
-            self.template(run_name, RUN_NAME, none);
+            self.text(run_name, RUN_NAME, none);
         }
         if let Some(concurrency) = &workflow.concurrency {
             self.template(&concurrency.group, WORKFLOW_CONCURRENCY, none);
@@ -229,7 +232,7 @@ impl<'w> Checker<'_, 'w> {
             steps_before: 0,
         };
         if let Some(name) = &job.name {
-            self.template(name, JOB_NAME, scope);
+            self.text(name, JOB_NAME, scope);
         }
         if let Some(condition) = &job.condition {
             self.condition(condition, JOB_IF, scope);
@@ -254,7 +257,7 @@ impl<'w> Checker<'_, 'w> {
             ..scope
         };
         for output in job.outputs.values() {
-            self.template(&output.value, JOB_OUTPUTS_PLACE, all_steps);
+            self.text(&output.value, JOB_OUTPUTS_PLACE, all_steps);
         }
         self.env(&job.env, JOB_ENV, scope);
         self.defaults(job.defaults.as_ref(), JOB_DEFAULTS, scope);
@@ -317,20 +320,26 @@ impl<'w> Checker<'_, 'w> {
 
     fn step(&mut self, step: &'w Step, scope: Scope<'w>) {
         if let Some(name) = &step.name {
-            self.template(name, STEP_NAME, scope);
+            self.text(name, STEP_NAME, scope);
         }
         if let Some(condition) = &step.condition {
             self.condition(condition, STEP_IF_PLACE, scope);
         }
         match &step.action {
-            StepAction::Run(run) => self.template(run, STEP_RUN, scope),
+            StepAction::Run(run) => {
+                self.text(run, STEP_RUN, scope);
+                self.untrusted(run, "the script");
+            }
             StepAction::Uses(uses) => self.no_expression_in_uses(&uses.value, uses.pos),
         }
         if let Some(dir) = &step.working_directory {
-            self.template(dir, STEP_WORKING_DIRECTORY, scope);
+            self.text(dir, STEP_WORKING_DIRECTORY, scope);
         }
-        for value in step.with.values() {
-            self.template(&value.value, STEP_WITH, scope);
+        for (name, value) in &step.with {
+            self.text(&value.value, STEP_WITH, scope);
+            if name == "script" && runs_github_script(step) {
+                self.untrusted(&value.value, "the github-script script");
+            }
         }
         self.env(&step.env, STEP_ENV, scope);
         self.templated(
@@ -339,6 +348,19 @@ impl<'w> Checker<'_, 'w> {
             scope,
         );
         self.templated(step.timeout_minutes.as_ref(), STEP_TIMEOUT, scope);
+    }
+
+    fn untrusted(&mut self, script: &TemplateString, what: &str) {
+        for expr in script.template().expressions() {
+            for (span, path) in untrusted::untrusted_values(expr) {
+                self.findings.report_in(
+                    script,
+                    span.start,
+                    Rule::UntrustedInput,
+                    format!("'{path}' can be set by anyone and is expanded into {what}, where it runs as code; pass it in 'env:' and use the variable instead"),
+                );
+            }
+        }
     }
 
     fn no_expression_in_uses(&mut self, uses: &str, pos: Pos) {
@@ -393,7 +415,7 @@ impl<'w> Checker<'_, 'w> {
         match env {
             Env::Map(map) => {
                 for value in map.values() {
-                    self.template(&value.value, place, scope);
+                    self.text(&value.value, place, scope);
                 }
             }
             Env::Expr(template) => self.template(template, place, scope),
@@ -415,12 +437,48 @@ impl<'w> Checker<'_, 'w> {
     fn template(&mut self, template: &TemplateString, place: Place, scope: Scope<'w>) {
         for expr in template.template().expressions() {
             self.expr(expr, template, place, scope);
+            self.types(expr, template, scope);
         }
+    }
+
+    /// A value GitHub turns into text (a script, a name, an input): an object or array there
+    /// becomes `Object` or `Array`, which is never what was meant. (Null becomes the empty
+    /// string, which matrices use on purpose.)
+    fn text(&mut self, template: &TemplateString, place: Place, scope: Scope<'w>) {
+        for expr in template.template().expressions() {
+            self.expr(expr, template, place, scope);
+            let ty = self.types(expr, template, scope);
+            if matches!(ty, Ty::Object(_) | Ty::Array { .. }) {
+                self.findings.report_in(
+                    template,
+                    expr.span().start,
+                    Rule::Expression,
+                    format!("a value of type {ty} is written into text, where it becomes meaningless; use toJSON() to write its content"),
+                );
+            }
+        }
+    }
+
+    /// Infers the type of `expr`, reporting type errors; returns the type.
+    fn types(&mut self, expr: &Expr, source: &TemplateString, scope: Scope<'w>) -> Ty {
+        let workflow = self.workflow;
+        let context = |name: &str| schema::context(workflow, scope.job, scope.steps_before, name);
+        let mut typer = Typer::new(&context);
+        let ty = typer.infer(expr);
+        for error in typer.errors {
+            self.findings
+                .report_in(source, error.span.start, Rule::Expression, error.message);
+        }
+        ty
     }
 
     fn condition(&mut self, condition: &IfCondition, place: Place, scope: Scope<'w>) {
         match condition.condition.expression() {
-            Some(expr) => self.expr(expr, &condition.source, place, scope),
+            Some(expr) => {
+                self.expr(expr, &condition.source, place, scope);
+                self.types(expr, &condition.source, scope);
+                self.constant_condition(expr, &condition.source);
+            }
             None => {
                 self.findings.report(
                     condition.source.pos(),
@@ -432,10 +490,37 @@ impl<'w> Checker<'_, 'w> {
         }
     }
 
+    /// `if: true` (or any literal): the condition never changes, so the `if:` only misleads.
+    fn constant_condition(&mut self, expr: &Expr, source: &TemplateString) {
+        let condition = match expr.kind() {
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } if matches!(left.kind(), ExprKind::Call(c) if c.function() == Function::Success) => {
+                right
+            }
+            _ => expr,
+        };
+        if let ExprKind::Literal(literal) = condition.kind() {
+            let value = match literal {
+                Literal::Null => false,
+                Literal::Bool(b) => *b,
+                Literal::Number(n) => *n != 0.0 && !n.is_nan(),
+                Literal::String(s) => !s.is_empty(),
+            };
+            self.findings.report(
+                source.pos(),
+                Rule::IfCond,
+                format!("'if: {}' is a constant, always {value}; remove the 'if:' (or the job or step, if it must never run)", source.raw().trim()),
+            );
+        }
+    }
+
     /// Checks one expression: functions and contexts available at `place`, and references
     /// that resolve.
     fn expr(&mut self, expr: &Expr, source: &TemplateString, place: Place, scope: Scope<'w>) {
-        let pos = source.position_of(expr.span().start);
+        let pos = super::anchored(source, expr.span().start);
         if let Some(path) = expr.context_path() {
             self.context_path(&path, pos, place, scope);
             return;
@@ -679,4 +764,9 @@ impl<'w> Checker<'_, 'w> {
             self.findings.report(pos, Rule::Expression, format!("'inputs.{name}' does not resolve: no workflow_dispatch or workflow_call input is named '{name}'"));
         }
     }
+}
+
+fn runs_github_script(step: &Step) -> bool {
+    matches!(&step.action, StepAction::Uses(uses)
+        if uses.value.split('@').next().is_some_and(|a| a.eq_ignore_ascii_case("actions/github-script")))
 }

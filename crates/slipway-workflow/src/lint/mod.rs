@@ -7,12 +7,16 @@
 //! and runner labels, and every expression against the context-availability table and the
 //! workflow's own jobs, steps, matrix and inputs ([`expressions`]).
 
+mod actions;
 mod expressions;
+mod schema;
 mod structure;
+mod types;
+mod untrusted;
 
 use crate::diagnostic::{Diagnostic, Pos, Rule};
 use crate::load::{Source, decode};
-use crate::model::Workflow;
+use crate::model::{TemplateString, Workflow};
 
 /// Lints each file; findings come in file order, then by position.
 pub fn lint(files: &[Source]) -> Vec<Diagnostic> {
@@ -27,6 +31,7 @@ fn lint_one(source: &Source) -> Vec<Diagnostic> {
             found: Vec::new(),
         };
         structure::check(&mut sink);
+        actions::check(&mut sink);
         expressions::check(&mut sink);
         findings.extend(sink.found);
     }
@@ -43,6 +48,24 @@ struct Findings<'w> {
 }
 
 impl Findings<'_> {
+    /// Reports a problem at byte `offset` of `template` (see [`anchored`]), naming the exact
+    /// line when that is not where the finding is placed.
+    fn report_in(
+        &mut self,
+        template: &TemplateString,
+        offset: usize,
+        rule: Rule,
+        message: impl Into<String>,
+    ) {
+        let exact = template.position_of(offset);
+        let pos = anchored(template, offset);
+        let mut message = message.into();
+        if pos.line != exact.line {
+            message.push_str(&format!(" (line {} of the file)", exact.line));
+        }
+        self.report(pos, rule, message);
+    }
+
     fn report(&mut self, pos: Pos, rule: Rule, message: impl Into<String>) {
         self.found.push(Diagnostic::new(
             self.workflow.file.clone(),
@@ -50,5 +73,17 @@ impl Findings<'_> {
             rule,
             message,
         ));
+    }
+}
+
+/// Where a finding at byte `offset` of `template` is placed: at that position, except inside a
+/// multi-line (block) scalar, where it goes on the line of the block's key, as GitHub and
+/// actionlint place it, with the column the offset would have on that line.
+fn anchored(template: &TemplateString, offset: usize) -> Pos {
+    let exact = template.position_of(offset);
+    if template.raw().contains('\n') {
+        Pos::new(template.pos().line.saturating_sub(1).max(1), exact.column)
+    } else {
+        exact
     }
 }

@@ -70,6 +70,12 @@ fn check_trigger(findings: &mut Findings<'_>, trigger: &Trigger) {
     for cron in &trigger.crons {
         if let Err(e) = cron::validate(&cron.value) {
             findings.report(cron.pos, Rule::Events, e.to_string());
+        } else if let Some(minutes) = cron_interval(&cron.value).filter(|m| *m < 5) {
+            findings.report(
+                cron.pos,
+                Rule::Events,
+                format!("schedule '{}' runs every {minutes} minute(s), but GitHub runs scheduled workflows at most every 5 minutes", cron.value),
+            );
         }
     }
     let filters = [
@@ -110,6 +116,14 @@ fn check_trigger(findings: &mut Findings<'_>, trigger: &Trigger) {
                 format!("default '{text}' of boolean input '{name}' must be true or false"),
             );
         }
+    }
+}
+
+/// How many minutes apart a schedule's minute field (`*` or `*/N`) fires, when it is that simple.
+fn cron_interval(cron: &str) -> Option<u32> {
+    match cron.split_whitespace().next()? {
+        "*" => Some(1),
+        minute => minute.strip_prefix("*/")?.parse().ok(),
     }
 }
 

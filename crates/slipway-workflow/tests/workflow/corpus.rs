@@ -75,6 +75,12 @@ fn every_rule_has_a_broken_workflow_in_the_corpus() {
         "permissions",
         "runner-label",
         "shell-name",
+        "action",
+        "workflow-call",
+        "deprecated-commands",
+        "credentials",
+        "env-var",
+        "untrusted-input",
     ] {
         assert!(
             all.contains(&format!("[{rule}]")),
