@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use slipway_registry::Digest;
@@ -297,6 +298,16 @@ fn build_push_stores_every_tag_in_the_embedded_registry_and_push_does_it_again()
         "every tag of the image: {}",
         by_reference.stdout
     );
+}
+
+/// A child process killed if the test fails before it exits.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Debian's `docker-registry` (distribution v2) with htpasswd auth, on the port it picked.
