@@ -57,7 +57,7 @@ impl FakeDaemon {
             .env("DOCKER_CONFIG", config.path())
             .output()
             .unwrap_or_else(|error| {
-                panic!("cannot run the docker CLI ({error}): these tests compare with it; install it with `bash scripts/install-docker-cli-test-tools`")
+                panic!("cannot run the docker CLI ({error}): these tests compare with it (version 23 or later); install it with `bash scripts/install-docker-cli-test-tools`")
             });
         assert!(
             output.status.success(),
