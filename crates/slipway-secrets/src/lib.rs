@@ -31,6 +31,7 @@
 //! ```
 
 mod builtin;
+mod check;
 mod config;
 mod history;
 mod rule;
@@ -147,6 +148,7 @@ fn builtin_rules() -> (Vec<Rule>, Vec<Allowlist>) {
                     vec![own]
                 },
                 reach: rule.reach,
+                check: rule.check,
             }
         })
         .collect();

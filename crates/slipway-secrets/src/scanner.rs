@@ -19,6 +19,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::check::Verdict;
 use crate::rule::{Allowlist, Candidate, Reach, Rule, shannon_entropy};
 
 /// The most bytes scanned at once.
@@ -272,7 +273,11 @@ impl SecretScanner {
                         continue;
                     };
                     let entropy = shannon_entropy(secret.as_bytes());
-                    if rule.entropy.is_some_and(|minimum| entropy < minimum) {
+                    let verdict = rule
+                        .check
+                        .map_or(Verdict::Plausible, |check| check.judge(secret.as_bytes()));
+                    let too_plain = rule.entropy.is_some_and(|minimum| entropy < minimum);
+                    if verdict == Verdict::Rejected || (verdict != Verdict::Proven && too_plain) {
                         continue;
                     }
                     let candidate = Candidate {

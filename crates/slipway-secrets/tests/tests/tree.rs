@@ -185,3 +185,44 @@ fn a_checkout_inside_an_ignored_directory_is_scanned_as_its_own_repository() {
     );
     assert!(in_src.findings.is_empty(), "{:?}", in_src.findings);
 }
+
+#[test]
+fn keys_written_into_notes_are_found_in_every_file_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let access_key = ["AK", "IA", &random(crate::samples::UPPER32, 16, 400)].concat();
+    let note = format!(
+        "Notes from the call\n\nThe deploy user is ci-bot, key {access_key}, ask Sam for the rest.\nToken for the bot: {}.\n",
+        token(401)
+    );
+    let names = [
+        "notes.txt",
+        "NOTES.md",
+        ".env",
+        "config.json",
+        "README",
+        "todo.org",
+    ];
+    for name in names {
+        std::fs::write(dir.path().join(name), &note).unwrap();
+    }
+    let scan = SecretScanner::builtin().scan_tree(
+        dir.path(),
+        &TreeOptions {
+            respect_ignore_files: true,
+            threads: 2,
+        },
+    );
+    for name in names {
+        let found: Vec<(&str, usize)> = scan
+            .findings
+            .iter()
+            .filter(|finding| finding.path == name)
+            .map(|finding| (finding.rule_id.as_str(), finding.line))
+            .collect();
+        assert_eq!(
+            found,
+            [("aws-access-key-id", 3), ("github-pat", 4)],
+            "{name}"
+        );
+    }
+}
