@@ -36,6 +36,7 @@ mod config;
 mod history;
 mod rule;
 mod scanner;
+mod utf16;
 mod walk;
 
 use std::path::Path;

@@ -226,3 +226,32 @@ fn keys_written_into_notes_are_found_in_every_file_type() {
         );
     }
 }
+
+#[test]
+fn a_note_saved_as_utf16_is_text_and_its_keys_are_found() {
+    let access_key = ["AK", "IA", &random(crate::samples::UPPER32, 16, 410)].concat();
+    let note = format!("Notes\r\nkey {access_key}\r\ntoken {}\r\n", token(411));
+    let mut little = vec![0xFF, 0xFE];
+    let mut big = vec![0xFE, 0xFF];
+    for unit in note.encode_utf16() {
+        little.extend_from_slice(&unit.to_le_bytes());
+        big.extend_from_slice(&unit.to_be_bytes());
+    }
+    for bytes in [little, big] {
+        let FileOutcome::Scanned { findings, .. } =
+            SecretScanner::builtin().scan_bytes("notes.txt", &bytes)
+        else {
+            panic!("a UTF-16 note is text");
+        };
+        let found: Vec<(&str, usize, usize)> = findings
+            .iter()
+            .map(|finding| (finding.rule_id.as_str(), finding.line, finding.column))
+            .collect();
+        assert_eq!(found, [("aws-access-key-id", 2, 5), ("github-pat", 3, 7)]);
+    }
+    // Without a byte order mark, NUL bytes still mean binary.
+    assert_eq!(
+        SecretScanner::builtin().scan_bytes("blob", b"AKIA\0\0\0"),
+        FileOutcome::Binary
+    );
+}
