@@ -209,3 +209,18 @@ fn an_openai_looking_decoy_of_the_wrong_shape_is_not_flagged_by_any_rule() {
         assert!(found.is_empty(), "{decoy:?} gave {found:?}");
     }
 }
+
+#[test]
+fn azure_ai_services_keys_are_found_under_the_names_their_sdks_use() {
+    let scanner = SecretScanner::builtin();
+    let key = crate::samples::random(crate::samples::HEX, 32, 320);
+    for line in [
+        format!("SPEECH_KEY={key}"),
+        format!("AZURE_OPENAI_API_KEY=\"{key}\""),
+        format!("client = TextAnalyticsClient(endpoint, AzureKeyCredential(\"{key}\"))"),
+        format!("subscription_key = '{key}'"),
+    ] {
+        let found = findings(&scanner, "app.py", &format!("{line}\n"));
+        assert_eq!(rule_ids(&found), ["azure-ai-services-key"], "{line}");
+    }
+}

@@ -376,6 +376,13 @@ pub(crate) fn true_positives() -> Vec<Sample> {
             ),
         ),
         sample(
+            "azure-container-registry-password",
+            format!(
+                "{{\"passwords\": [{{\"name\": \"password\",\n  \"value\": \"{}\"}}]}}\n",
+                random(BASE64, 32, 102)
+            ),
+        ),
+        sample(
             "azure-entra-client-secret",
             format!(
                 "AZURE_CLIENT_SECRET={}8{}{}\n",
@@ -521,6 +528,7 @@ pub(crate) fn false_positives() -> Vec<(&'static str, String)> {
         ("azure-ai-services-key", format!("\"Ocp-Apim-Subscription-Key\": \"{}\"", random(HEX, 31, 93))),
         ("azure-container-registry-key", [&random(ALNUM, 42, 94), "+A", "CRZ", &random(ALNUM, 5, 95)].concat()),
         ("azure-container-registry-login", "docker login acme.azurecr.io -u acme -p $ACR_PASSWORD".to_owned()),
+        ("azure-container-registry-password", "\"name\": \"password\", \"value\": \"${ACR_PASSWORD}\"".to_owned()),
         ("azure-entra-client-secret", ["abc8", "Q~", &random(URLSAFE, 12, 96)].concat()),
         ("gcp-service-account-key", "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\"".to_owned()),
         ("gitlab-token", ["gl", "dt-", "short"].concat()),
