@@ -59,7 +59,9 @@ def builtin_patterns():
     text = BUILTIN.read_text()
     patterns = re.findall(r'regex: r#?"(.*?)"#?,\n', text)
     assert len(patterns) >= 30, f"found only {len(patterns)} patterns in {BUILTIN}"
-    return patterns
+    # ripgrep searches line by line and refuses a pattern with a literal newline (a PuTTY key
+    # file's lines); `[^\n]` is fine.
+    return [pattern for pattern in patterns if not re.search(r"(?<!\\)\\n", pattern.replace("[^\\n]", ""))]
 
 
 def secrets(slipway, tree, work):
@@ -214,11 +216,14 @@ def main():
     tree = Path(sys.argv[2] if len(sys.argv) > 2 else os.path.expanduser("~/.cargo/registry/src"))
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        results = {
-            "secrets": secrets(slipway, tree, work),
-            "lockfile": advisories_and_lockfile(slipway, work),
-            "image": image(slipway, work),
+        # PARTS (default all three) runs some of them: PARTS=secrets after a change to the rules.
+        parts = os.environ.get("PARTS", "secrets,lockfile,image").split(",")
+        runners = {
+            "secrets": lambda: secrets(slipway, tree, work),
+            "lockfile": lambda: advisories_and_lockfile(slipway, work),
+            "image": lambda: image(slipway, work),
         }
+        results = {part: runners[part]() for part in parts}
     print(json.dumps(results, indent=2))
 
 

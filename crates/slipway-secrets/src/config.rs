@@ -235,6 +235,7 @@ fn rule(fields: RuleFields) -> Result<Rule, String> {
         path,
         allowlists,
         reach: Reach::Everything,
+        check: None,
     })
 }
 

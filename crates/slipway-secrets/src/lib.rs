@@ -31,10 +31,12 @@
 //! ```
 
 mod builtin;
+mod check;
 mod config;
 mod history;
 mod rule;
 mod scanner;
+mod utf16;
 mod walk;
 
 use std::path::Path;
@@ -147,6 +149,7 @@ fn builtin_rules() -> (Vec<Rule>, Vec<Allowlist>) {
                     vec![own]
                 },
                 reach: rule.reach,
+                check: rule.check,
             }
         })
         .collect();

@@ -7,6 +7,8 @@
 
 use regex::bytes::Regex;
 
+use crate::check::Check;
+
 /// A secret rule, compiled.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -25,6 +27,8 @@ pub struct Rule {
     pub(crate) allowlists: Vec<Allowlist>,
     /// How far from a keyword a match may reach.
     pub(crate) reach: Reach,
+    /// What a built-in rule verifies of its secret beyond the regex; user rules have none.
+    pub(crate) check: Option<Check>,
 }
 
 /// Where a rule's regex runs once one of its keywords is found.

@@ -10,7 +10,8 @@
 //! Text is processed in chunks of at most [`CHUNK`] bytes, consecutive chunks overlapping by
 //! [`OVERLAP`] bytes: memory stays bounded whatever the size of a file or a line, and a match
 //! is reported by the chunk its start falls in before the overlap, so never twice. A file with a
-//! NUL byte in its first 8 KiB is binary and not scanned, as git and ripgrep decide.
+//! NUL byte in its first 8 KiB is binary and not scanned, as git and ripgrep decide, unless it
+//! starts with a UTF-16 byte order mark: then it is text, converted to UTF-8 as it is read.
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -19,7 +20,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::check::Verdict;
 use crate::rule::{Allowlist, Candidate, Reach, Rule, shannon_entropy};
+use crate::utf16::Utf16;
 
 /// The most bytes scanned at once.
 pub(crate) const CHUNK: usize = 1 << 20;
@@ -169,22 +172,48 @@ impl SecretScanner {
         };
         let mut stream = Stream::new(self, origin);
         let mut buffer = vec![0; 64 << 10];
-        let mut probed = false;
-        loop {
+        // The first bytes decide, whatever sizes the reader returns: UTF-16 text (by its byte
+        // order mark), binary (a NUL), or text as it is.
+        let head_length = fill(&mut reader, &mut buffer[..BINARY_PROBE])?;
+        let head = &buffer[..head_length];
+        let mut utf16 = match Utf16::detect(head) {
+            Some((mut converter, text)) => {
+                let mut converted = Vec::new();
+                converter.convert(text, &mut converted);
+                stream.push(&converted);
+                Some((converter, converted))
+            }
+            None if memchr::memchr(0, head).is_some() => return Ok(FileOutcome::Binary),
+            None => {
+                stream.push(head);
+                None
+            }
+        };
+        // A head shorter than the probe was the whole file.
+        let mut done = head_length < BINARY_PROBE;
+        while !done {
             let read = match reader.read(&mut buffer) {
-                Ok(0) => break,
+                Ok(0) => {
+                    done = true;
+                    continue;
+                }
                 Ok(read) => read,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             };
-            if !probed {
-                probed = true;
-                let probe = &buffer[..read.min(BINARY_PROBE)];
-                if memchr::memchr(0, probe).is_some() {
-                    return Ok(FileOutcome::Binary);
+            match &mut utf16 {
+                Some((converter, converted)) => {
+                    converted.clear();
+                    converter.convert(&buffer[..read], converted);
+                    stream.push(converted);
                 }
+                None => stream.push(&buffer[..read]),
             }
-            stream.push(&buffer[..read]);
+        }
+        if let Some((converter, mut converted)) = utf16 {
+            converted.clear();
+            converter.finish(&mut converted);
+            stream.push(&converted);
         }
         let bytes = stream.total;
         Ok(FileOutcome::Scanned {
@@ -272,7 +301,11 @@ impl SecretScanner {
                         continue;
                     };
                     let entropy = shannon_entropy(secret.as_bytes());
-                    if rule.entropy.is_some_and(|minimum| entropy < minimum) {
+                    let verdict = rule
+                        .check
+                        .map_or(Verdict::Plausible, |check| check.judge(secret.as_bytes()));
+                    let too_plain = rule.entropy.is_some_and(|minimum| entropy < minimum);
+                    if verdict == Verdict::Rejected || (verdict != Verdict::Proven && too_plain) {
                         continue;
                     }
                     let candidate = Candidate {
@@ -502,6 +535,20 @@ pub(crate) fn line_bounds(text: &[u8], at: usize) -> Range<usize> {
     let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |newline| newline + 1);
     let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |newline| at + newline);
     start..end
+}
+
+/// Reads into `buffer` until it is full or the reader is done; how many bytes it holds.
+fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
 }
 
 /// The secret with all but a recognizable start masked: a private key keeps its `BEGIN` line,

@@ -48,6 +48,43 @@ pub(crate) fn private_key(kind: &str, seed: u64) -> String {
     )
 }
 
+/// Standard base64 of `bytes`, for credentials that providers store encoded.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let word = chunk.iter().enumerate().fold(0u32, |word, (index, &byte)| {
+            word | u32::from(byte) << (16 - 8 * index)
+        });
+        for index in 0..4 {
+            if index <= chunk.len() {
+                out.push(char::from(
+                    ALPHABET[(word >> (18 - 6 * index) & 63) as usize],
+                ));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A JWT of made-up claims and signature whose header is `header` (JSON).
+pub(crate) fn jwt_with_header(header: &str, seed: u64) -> String {
+    let url_safe = |text: &str| {
+        base64(text.as_bytes())
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    };
+    [
+        url_safe(header),
+        url_safe("{\"sub\":\"1234567890\",\"name\":\"Jo\",\"iat\":1516239022}"),
+        random(URLSAFE, 43, seed),
+    ]
+    .join(".")
+}
+
 /// One true positive for a rule: the text of a file holding it.
 pub(crate) struct Sample {
     pub(crate) rule: &'static str,
@@ -56,16 +93,7 @@ pub(crate) struct Sample {
 
 /// A true positive for every built-in rule.
 pub(crate) fn true_positives() -> Vec<Sample> {
-    let jwt = [
-        ["ey", "JhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"].concat(),
-        [
-            "ey",
-            "JzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ",
-        ]
-        .concat(),
-        random(URLSAFE, 43, 7),
-    ]
-    .join(".");
+    let jwt = jwt_with_header("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 7);
     let sample = |rule, text: String| Sample { rule, text };
     vec![
         sample(
@@ -112,7 +140,14 @@ pub(crate) fn true_positives() -> Vec<Sample> {
             "github-fine-grained-pat",
             format!(
                 "token: {}\n",
-                ["github", "_pat_", &random(ALNUM, 82, 7)].concat()
+                [
+                    "github",
+                    "_pat_",
+                    &random(ALNUM, 22, 7),
+                    "_",
+                    &random(ALNUM, 59, 8)
+                ]
+                .concat()
             ),
         ),
         sample(
@@ -273,6 +308,171 @@ pub(crate) fn true_positives() -> Vec<Sample> {
             ),
         ),
         sample(
+            "alibaba-access-key-id",
+            format!(
+                "ALIBABA_CLOUD_ACCESS_KEY_ID={}\n",
+                ["LT", "AI", &random(ALNUM, 20, 60)].concat()
+            ),
+        ),
+        sample(
+            "alibaba-access-key-secret",
+            format!(
+                "alibaba_access_key_secret = \"{}\"\n",
+                random(ALNUM, 30, 61)
+            ),
+        ),
+        sample(
+            "azure-app-configuration-connection-string",
+            format!(
+                "\"AppConfig\": \"Endpoint=https://acme.azconfig.io;Id={}-l0-s0:{};Secret={}=\"\n",
+                random(ALNUM, 4, 62),
+                random(ALNUM, 20, 63),
+                random(BASE64, 43, 64)
+            ),
+        ),
+        sample(
+            "azure-shared-access-key",
+            format!(
+                "Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={}=\n",
+                random(BASE64, 43, 65)
+            ),
+        ),
+        sample(
+            "azure-sas-token",
+            format!(
+                "url = \"https://acme.blob.core.windows.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01T00:00:00Z&spr=https&sig={}%3D\"\n",
+                random(ALNUM, 43, 66)
+            ),
+        ),
+        sample(
+            "azure-identifiable-key",
+            format!(
+                "AZURE_OPENAI_API_KEY={}{}{}{}{}\n",
+                random(ALNUM, 52, 67),
+                ["JQQJ", "99"].concat(),
+                random(ALNUM, 18, 68),
+                "ACOG",
+                random(ALNUM, 4, 69)
+            ),
+        ),
+        sample(
+            "azure-ai-services-key",
+            format!("Ocp-Apim-Subscription-Key: {}\n", random(HEX, 32, 70)),
+        ),
+        sample(
+            "azure-container-registry-key",
+            format!(
+                "ACR_PASSWORD={}{}{}\n",
+                random(ALNUM, 42, 71),
+                ["+A", "CRB"].concat(),
+                random(ALNUM, 5, 72)
+            ),
+        ),
+        sample(
+            "azure-container-registry-login",
+            format!(
+                "docker login acme.azurecr.io -u acme -p {}\n",
+                random(BASE64, 32, 73)
+            ),
+        ),
+        sample(
+            "azure-container-registry-password",
+            format!(
+                "{{\"passwords\": [{{\"name\": \"password\",\n  \"value\": \"{}\"}}]}}\n",
+                random(BASE64, 32, 102)
+            ),
+        ),
+        sample(
+            "azure-entra-client-secret",
+            format!(
+                "AZURE_CLIENT_SECRET={}8{}{}\n",
+                random(ALNUM, 3, 74),
+                ["Q", "~"].concat(),
+                random(URLSAFE, 34, 75)
+            ),
+        ),
+        sample(
+            "gcp-service-account-key",
+            format!(
+                "  \"private_key\": \"{}\\n\",\n",
+                private_key("", 76).replace('\n', "\\n")
+            ),
+        ),
+        sample(
+            "gitlab-token",
+            format!(
+                "DEPLOY_TOKEN={}\n",
+                ["gl", "dt-", &random(URLSAFE, 20, 77)].concat()
+            ),
+        ),
+        sample(
+            "gitlab-runner-registration-token",
+            format!(
+                "registration-token: {}\n",
+                ["GR", "1348941", &random(URLSAFE, 20, 78)].concat()
+            ),
+        ),
+        sample(
+            "slack-app-token",
+            format!(
+                "SLACK_APP_TOKEN={}\n",
+                [
+                    "xa",
+                    "pp-1-A",
+                    &random("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10, 79),
+                    "-",
+                    &random(DIGITS, 13, 80),
+                    "-",
+                    &random(HEX, 64, 81)
+                ]
+                .concat()
+            ),
+        ),
+        sample(
+            "docker-hub-token",
+            format!(
+                "DOCKERHUB_TOKEN={}\n",
+                ["dckr", "_pat_", &random(URLSAFE, 27, 82)].concat()
+            ),
+        ),
+        sample(
+            "docker-config-auth",
+            format!(
+                "{{\"auths\": {{\"ghcr.io\": {{\"auth\": \"{}\"}}}}}}\n",
+                base64(format!("acme:{}", random(ALNUM, 20, 83)).as_bytes())
+            ),
+        ),
+        sample(
+            "kubernetes-docker-config-secret",
+            format!(
+                "data:\n  .dockerconfigjson: {}\ntype: kubernetes.io/dockerconfigjson\n",
+                base64(
+                    format!(
+                        "{{\"auths\":{{\"ghcr.io\":{{\"auth\":\"{}\"}}}}}}",
+                        base64(format!("acme:{}", random(ALNUM, 20, 84)).as_bytes())
+                    )
+                    .as_bytes()
+                )
+            ),
+        ),
+        sample(
+            "openai-realtime-client-secret",
+            format!(
+                "{{\"value\": \"{}\", \"expires_at\": 1756310470}}\n",
+                ["e", "k_", &random(HEX, 32, 85)].concat()
+            ),
+        ),
+        sample(
+            "putty-private-key",
+            format!(
+                "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: acme\nPublic-Lines: 2\n{}\n{}\nPrivate-Lines: 1\n{}\nPrivate-MAC: {}\n",
+                random(BASE64, 64, 86),
+                random(BASE64, 20, 87),
+                random(BASE64, 64, 88),
+                random(HEX, 64, 89)
+            ),
+        ),
+        sample(
             "generic-api-key",
             format!("API_TOKEN = \"{}\"\n", random(ALNUM, 32, 41)),
         ),
@@ -293,7 +493,7 @@ pub(crate) fn false_positives() -> Vec<(&'static str, String)> {
         ("github-fine-grained-pat", ["github", "_pat_", "tooshort"].concat()),
         ("github-oauth-token", ["x", "gh", "o_", &random(ALNUM, 36, 53)].concat()),
         ("github-app-token", ["gh", "s_", &random(ALNUM, 35, 54), "!"].concat()),
-        ("github-refresh-token", ["gh", "r_", &random(ALNUM, 40, 55)].concat()),
+        ("github-refresh-token", ["gh", "r_", &random(ALNUM, 35, 55)].concat()),
         ("gitlab-pat", ["gl", "pat-", "xxxxxxxxxxxxxxxxxxxx"].concat()),
         ("slack-token", "xoxb-not-a-real-token".to_owned()),
         ("slack-webhook-url", "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX".to_owned()),
@@ -316,6 +516,33 @@ pub(crate) fn false_positives() -> Vec<(&'static str, String)> {
         ("database-url-with-password", "DATABASE_URL=postgres://app:${DB_PASSWORD}@db:5432/app".to_owned()),
         ("database-url-with-password", "mysql://root:password@localhost/test".to_owned()),
         ("database-url-with-password", "redis://cache.internal:6379/0".to_owned()),
+        ("aws-access-key-id", ["AKIA", &random(UPPER32, 17, 90)].concat()),
+        ("alibaba-access-key-id", ["LT", "AI", "short"].concat()),
+        ("alibaba-access-key-id", ["LT", "AI", &"a".repeat(20)].concat()),
+        ("alibaba-access-key-secret", "access_key_secret = ${ALIBABA_SECRET}".to_owned()),
+        ("azure-app-configuration-connection-string", "Endpoint=https://contoso.azconfig.io;Id=xxx;Secret=xxx".to_owned()),
+        ("azure-shared-access-key", format!("SharedAccessKey={}=", "a".repeat(43))),
+        ("azure-sas-token", format!("https://acme.blob.core.windows.net/c?sig={}", random(ALNUM, 43, 91))),
+        ("azure-sas-token", "?sv=2022-11-02&sp=r&sig=short".to_owned()),
+        ("azure-identifiable-key", [&random(ALNUM, 52, 92), "JQQJ", "99", "short"].concat()),
+        ("azure-ai-services-key", format!("\"Ocp-Apim-Subscription-Key\": \"{}\"", random(HEX, 31, 93))),
+        ("azure-container-registry-key", [&random(ALNUM, 42, 94), "+A", "CRZ", &random(ALNUM, 5, 95)].concat()),
+        ("azure-container-registry-login", "docker login acme.azurecr.io -u acme -p $ACR_PASSWORD".to_owned()),
+        ("azure-container-registry-password", "\"name\": \"password\", \"value\": \"${ACR_PASSWORD}\"".to_owned()),
+        ("azure-entra-client-secret", ["abc8", "Q~", &random(URLSAFE, 12, 96)].concat()),
+        ("gcp-service-account-key", "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n\"".to_owned()),
+        ("gitlab-token", ["gl", "dt-", "short"].concat()),
+        ("gitlab-token", ["gl", "rt-", &"x".repeat(20)].concat()),
+        ("gitlab-runner-registration-token", ["GR", "1348941", "short"].concat()),
+        ("slack-app-token", "xapp-1-not-a-token".to_owned()),
+        ("docker-hub-token", ["dckr", "_pat_", "short"].concat()),
+        ("docker-config-auth", format!("{{\"auths\": {{\"ghcr.io\": {{\"auth\": \"{}\"}}}}}}", base64(b"no-password-here"))),
+        ("kubernetes-docker-config-secret", format!(".dockerconfigjson: {}", base64(b"{\"credsStore\":\"desktop\"}"))),
+        ("openai-api-key", format!("OPENAI_API_KEY=\"{}\"", ["sk-", &random(ALNUM, 30, 97), "-", &random(ALNUM, 17, 98)].concat())),
+        ("openai-api-key", ["sk-", &random(ALNUM, 25, 99), "T3Blbk", "FJ", &random(ALNUM, 20, 100)].concat()),
+        ("openai-realtime-client-secret", ["e", "k_", &"a".repeat(32)].concat()),
+        ("putty-private-key", "PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nshort".to_owned()),
+        ("jwt", jwt_with_header("{\"typ\":\"JWT\"}", 101)),
         ("generic-api-key", "token = this.refreshToken".to_owned()),
         ("generic-api-key", "password = \"aaaaaaaaaaaaaaaaaaaa\"".to_owned()),
         ("generic-api-key", "secret: ${SECRET_FROM_ENV}".to_owned()),

@@ -185,3 +185,73 @@ fn a_checkout_inside_an_ignored_directory_is_scanned_as_its_own_repository() {
     );
     assert!(in_src.findings.is_empty(), "{:?}", in_src.findings);
 }
+
+#[test]
+fn keys_written_into_notes_are_found_in_every_file_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let access_key = ["AK", "IA", &random(crate::samples::UPPER32, 16, 400)].concat();
+    let note = format!(
+        "Notes from the call\n\nThe deploy user is ci-bot, key {access_key}, ask Sam for the rest.\nToken for the bot: {}.\n",
+        token(401)
+    );
+    let names = [
+        "notes.txt",
+        "NOTES.md",
+        ".env",
+        "config.json",
+        "README",
+        "todo.org",
+    ];
+    for name in names {
+        std::fs::write(dir.path().join(name), &note).unwrap();
+    }
+    let scan = SecretScanner::builtin().scan_tree(
+        dir.path(),
+        &TreeOptions {
+            respect_ignore_files: true,
+            threads: 2,
+        },
+    );
+    for name in names {
+        let found: Vec<(&str, usize)> = scan
+            .findings
+            .iter()
+            .filter(|finding| finding.path == name)
+            .map(|finding| (finding.rule_id.as_str(), finding.line))
+            .collect();
+        assert_eq!(
+            found,
+            [("aws-access-key-id", 3), ("github-pat", 4)],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_note_saved_as_utf16_is_text_and_its_keys_are_found() {
+    let access_key = ["AK", "IA", &random(crate::samples::UPPER32, 16, 410)].concat();
+    let note = format!("Notes\r\nkey {access_key}\r\ntoken {}\r\n", token(411));
+    let mut little = vec![0xFF, 0xFE];
+    let mut big = vec![0xFE, 0xFF];
+    for unit in note.encode_utf16() {
+        little.extend_from_slice(&unit.to_le_bytes());
+        big.extend_from_slice(&unit.to_be_bytes());
+    }
+    for bytes in [little, big] {
+        let FileOutcome::Scanned { findings, .. } =
+            SecretScanner::builtin().scan_bytes("notes.txt", &bytes)
+        else {
+            panic!("a UTF-16 note is text");
+        };
+        let found: Vec<(&str, usize, usize)> = findings
+            .iter()
+            .map(|finding| (finding.rule_id.as_str(), finding.line, finding.column))
+            .collect();
+        assert_eq!(found, [("aws-access-key-id", 2, 5), ("github-pat", 3, 7)]);
+    }
+    // Without a byte order mark, NUL bytes still mean binary.
+    assert_eq!(
+        SecretScanner::builtin().scan_bytes("blob", b"AKIA\0\0\0"),
+        FileOutcome::Binary
+    );
+}
