@@ -86,9 +86,12 @@ fn deploy_status_rollback_scale_logs_and_stop() {
         "{}",
         first.stderr
     );
+    let first_commit = project.git(&["rev-parse", "HEAD"]);
     let proxy = proxy(&project);
     let load = Load::start(proxy, "hello.dev.localhost");
 
+    project.commit_all("the second release");
+    let second_commit = project.git(&["rev-parse", "HEAD"]);
     slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=2"]).success();
     let unchanged = slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=2"]).success();
     assert!(
@@ -101,6 +104,10 @@ fn deploy_status_rollback_scale_logs_and_stop() {
     let status = json(slipway(&project, &["status", "dev", "--json"]));
     let service = &status["services"][0];
     assert_eq!(service["serving"]["id"], 2);
+    assert_eq!(
+        service["serving"]["revision"],
+        serde_json::json!({"commit": second_commit, "ref": "main", "dirty": false})
+    );
     assert_eq!(service["warm"]["id"], 1);
     assert_eq!(service["traffic"].as_array().unwrap().len(), 2);
     assert!(
@@ -120,7 +127,8 @@ fn deploy_status_rollback_scale_logs_and_stop() {
     );
     assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"1","release":"1","commit":"{first_commit}"}}"#),
+        "a rollback serves the first release with its own commit"
     );
 
     let scaled = slipway(&project, &["scale", "dev", "hello", "3", "--json"]);
@@ -149,6 +157,16 @@ fn deploy_status_rollback_scale_logs_and_stop() {
         .collect();
     assert_eq!(statuses, ["succeeded", "succeeded"]);
     assert_eq!(releases[1]["reason"], "first");
+    assert_eq!(releases[1]["revision"]["commit"], first_commit.as_str());
+    let table = slipway(&project, &["releases", "dev"]).success();
+    assert!(
+        table.stdout.contains("COMMIT")
+            && table
+                .stdout
+                .contains(&format!("{} (main)", &second_commit[..12])),
+        "{}",
+        table.stdout
+    );
     let shown = slipway(&project, &["releases", "dev", "--show", "2"]).success();
     assert!(
         shown
@@ -185,6 +203,7 @@ fn a_controller_killed_mid_deploy_is_converged_by_the_next_run() {
         .replace("verify = \"1s\"", "verify = \"5s\"");
     project.write("slipway.toml", &config);
     project.commit_all("a longer verification");
+    let commit = project.git(&["rev-parse", "HEAD"]);
     let _cleanup = Cleanup(&project);
     slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=1"]).success();
     let proxy = proxy(&project);
@@ -252,7 +271,7 @@ fn a_controller_killed_mid_deploy_is_converged_by_the_next_run() {
     report.assert_no_failures();
     assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"3","release":"3","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"3","release":"3","commit":"{commit}"}}"#)
     );
 }
 
@@ -266,6 +285,7 @@ fn a_container_release_killed_mid_deploy_is_converged_and_rolled_back() {
         &config.replace("port = 3000", "port = 3000\nruntime = \"container\""),
     );
     project.commit_all("containers");
+    let commit = project.git(&["rev-parse", "HEAD"]);
     let _cleanup = Cleanup(&project);
     let built = slipway(
         &project,
@@ -331,8 +351,13 @@ fn a_container_release_killed_mid_deploy_is_converged_and_rolled_back() {
         "release 2 left no container: {replicas:?}"
     );
     assert_eq!(
+        releases[0]["revision"],
+        serde_json::json!({"commit": commit, "ref": "main", "dirty": false}),
+        "the image's revision label names the commit"
+    );
+    assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"1","release":"1","commit":"{commit}"}}"#)
     );
 }
 
@@ -356,6 +381,69 @@ fn a_release_made_where_the_environment_names_no_user_is_by_the_account_running_
         status["services"][0]["serving"]["created_by"],
         account.trim()
     );
+}
+
+#[test]
+fn a_release_from_a_dirty_tree_records_and_passes_on_its_commit_marked_dirty() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    let commit = project.git(&["rev-parse", "HEAD"]);
+    project.write("src/uncommitted.js", "// not in any commit\n");
+
+    slipway(&project, &["deploy", "dev"]).success();
+
+    let proxy = proxy(&project);
+    let version = get(proxy, "hello.dev.localhost", "/version").1;
+    assert!(
+        version.contains(&format!(r#""commit":"{commit}-dirty""#)),
+        "{version}"
+    );
+    let releases = json(slipway(&project, &["releases", "dev", "--json"]));
+    assert_eq!(
+        releases[0]["revision"],
+        serde_json::json!({"commit": commit, "ref": "main", "dirty": true})
+    );
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let port = status["services"][0]["replicas"][0]["address"]
+        .as_str()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_owned();
+    let environ = replica_environment(&port);
+    assert!(
+        environ.contains(&"SLIPWAY_REF=main".to_owned())
+            && environ.contains(&format!("SLIPWAY_COMMIT={commit}-dirty")),
+        "{environ:?}"
+    );
+    let shown = slipway(&project, &["status", "dev"]).success();
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("commit {}-dirty (main)", &commit[..12])),
+        "{}",
+        shown.stdout
+    );
+}
+
+/// The environment of the process replica listening on `port` (its `PORT`).
+fn replica_environment(port: &str) -> Vec<String> {
+    let wanted = format!("PORT={port}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| std::fs::read(format!("/proc/{pid}/environ")).ok())
+        .map(|environ| {
+            environ
+                .split(|&b| b == 0)
+                .map(|entry| String::from_utf8_lossy(entry).into_owned())
+                .collect::<Vec<String>>()
+        })
+        .find(|entries| {
+            entries.contains(&wanted) && entries.contains(&"SLIPWAY_SERVICE=hello".to_owned())
+        })
+        .unwrap_or_else(|| panic!("no replica listens on {port}"))
 }
 
 #[test]
@@ -424,6 +512,7 @@ fn bad_input_is_refused_and_the_current_release_keeps_serving() {
         nothing.stderr
     );
     slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=1"]).success();
+    let commit = project.git(&["rev-parse", "HEAD"]);
     let proxy = proxy(&project);
 
     let never = slipway(&project, &["deploy", "dev", "--env", "FAIL_HEALTHCHECK=1"]).failure(1);
@@ -493,7 +582,7 @@ fn bad_input_is_refused_and_the_current_release_keeps_serving() {
 
     assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"1","release":"1","commit":"{commit}"}}"#)
     );
 }
 
