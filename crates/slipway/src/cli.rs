@@ -576,14 +576,10 @@ pub(crate) struct StopArgs {
 pub(crate) enum DaemonCommand {
     /// Run the daemon in the foreground (`slipway deploy` starts it in the background on demand)
     Run {
-        /// Where the proxy listens
-        #[arg(
-            long,
-            env = "SLIPWAY_PROXY_LISTEN",
-            default_value = "127.0.0.1:7080",
-            value_name = "ADDR"
-        )]
-        listen: std::net::SocketAddr,
+        /// Where the proxy listens [default: 127.0.0.1:7080, or a free port when that one is
+        /// in use]
+        #[arg(long, env = "SLIPWAY_PROXY_LISTEN", value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Say whether the daemon runs, and where its proxy serves
     Status {
@@ -592,7 +588,11 @@ pub(crate) enum DaemonCommand {
         json: bool,
     },
     /// Stop the daemon (replicas keep running; the next daemon adopts them)
-    Stop,
+    Stop {
+        /// Stop every deployed service's replicas first, in every environment
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Args)]

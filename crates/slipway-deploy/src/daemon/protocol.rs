@@ -116,6 +116,11 @@ pub struct DaemonStatus {
     pub project: String,
     /// Where its proxy serves.
     pub proxy: SocketAddr,
+    /// The default address the proxy found in use (another project's daemon, typically), so
+    /// that it serves on `proxy`, a free port, instead; `None` when it got the address it asked
+    /// for.
+    #[serde(default)]
+    pub proxy_fallback_from: Option<SocketAddr>,
     /// Its state directory.
     pub state_dir: PathBuf,
     /// When it started.

@@ -560,6 +560,18 @@ pub(super) async fn daemon(target: &Target, status: Status) -> Result<DaemonClie
         Err(error) => return Err(error.into()),
     }
     status.line("starting the slipway daemon");
+    let client = start_daemon(target).await?;
+    if let Some(busy) = client.status().proxy_fallback_from {
+        status.warn(format!(
+            "{busy} is in use (another project's daemon?): the proxy serves on {} instead",
+            client.status().proxy
+        ));
+    }
+    Ok(client)
+}
+
+/// Starts the daemon and waits until it answers.
+async fn start_daemon(target: &Target) -> Result<DaemonClient, Failure> {
     let mut child = spawn_daemon(target)?;
     let waited = tokio::select! {
         client = DaemonClient::wait_for(&target.state_dir, DAEMON_START_TIMEOUT) => client,

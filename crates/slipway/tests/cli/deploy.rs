@@ -429,21 +429,36 @@ fn a_release_from_a_dirty_tree_records_and_passes_on_its_commit_marked_dirty() {
 
 /// The environment of the process replica listening on `port` (its `PORT`).
 fn replica_environment(port: &str) -> Vec<String> {
+    replica_process(port)
+        .unwrap_or_else(|| panic!("no replica listens on {port}"))
+        .1
+}
+
+/// The process id and environment of a live process replica listening on `port` (its `PORT`).
+fn replica_process(port: &str) -> Option<(u32, Vec<String>)> {
     let wanted = format!("PORT={port}");
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| std::fs::read(format!("/proc/{pid}/environ")).ok())
-        .map(|environ| {
-            environ
+        .filter(|pid| {
+            // A zombie keeps its environment readable for a moment; it no longer runs.
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                !stat
+                    .rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
+        })
+        .filter_map(|pid| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let entries = environ
                 .split(|&b| b == 0)
                 .map(|entry| String::from_utf8_lossy(entry).into_owned())
-                .collect::<Vec<String>>()
+                .collect::<Vec<String>>();
+            Some((pid, entries))
         })
-        .find(|entries| {
+        .find(|(_, entries)| {
             entries.contains(&wanted) && entries.contains(&"SLIPWAY_SERVICE=hello".to_owned())
         })
-        .unwrap_or_else(|| panic!("no replica listens on {port}"))
 }
 
 #[test]
@@ -583,6 +598,90 @@ fn bad_input_is_refused_and_the_current_release_keeps_serving() {
     assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
         format!(r#"{{"service":"hello","version":"1","release":"1","commit":"{commit}"}}"#)
+    );
+}
+
+#[test]
+fn a_busy_default_proxy_port_moves_the_proxy_to_a_free_one_and_says_so() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    // Held for the whole test, by this test or, when binding fails, by whoever holds it already.
+    let _held = std::net::TcpListener::bind("127.0.0.1:7080");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .current_dir(project.path())
+        .args(["deploy", "dev"])
+        .env("NO_COLOR", "1")
+        .env_remove("SLIPWAY_PROXY_LISTEN")
+        .env_remove("SLIPWAY_HOME")
+        .env_remove("SLIPWAY_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "127.0.0.1:7080 is in use (another project's daemon?): the proxy serves on 127.0.0.1:"
+        ),
+        "{stderr}"
+    );
+
+    let daemon = json(slipway(&project, &["daemon", "status", "--json"]));
+    assert_eq!(daemon["proxy_fallback_from"], "127.0.0.1:7080");
+    let proxy: SocketAddr = daemon["proxy"].as_str().unwrap().parse().unwrap();
+    assert_ne!(proxy.port(), 7080);
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    assert_eq!(
+        status["services"][0]["url"],
+        format!("http://hello.dev.localhost:{}", proxy.port())
+    );
+    assert_eq!(get(proxy, "hello.dev.localhost", "/healthz").0, 200);
+}
+
+#[test]
+fn daemon_stop_all_stops_every_replica_with_the_daemon() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    slipway(&project, &["deploy", "dev"]).success();
+    slipway(&project, &["deploy", "staging"]).success();
+    let status = json(slipway(&project, &["status", "--json"]));
+    let ports: Vec<String> = status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|service| service["replicas"].as_array().unwrap().clone())
+        .map(|replica| {
+            let address = replica["address"].as_str().unwrap();
+            address.rsplit_once(':').unwrap().1.to_owned()
+        })
+        .collect();
+    assert_eq!(ports.len(), 2, "{status}");
+    for port in &ports {
+        assert!(
+            replica_process(port).is_some(),
+            "the replica on {port} runs"
+        );
+    }
+
+    let stopped = slipway(&project, &["daemon", "stop", "--all"]).success();
+
+    assert!(
+        stopped.stdout.contains("hello in dev: 1 replicas stopped")
+            && stopped
+                .stdout
+                .contains("hello in staging: 1 replicas stopped"),
+        "{}",
+        stopped.stdout
+    );
+    for port in &ports {
+        assert_eq!(replica_process(port), None, "the replica on {port} stopped");
+    }
+    slipway(&project, &["daemon", "status"]).failure(1);
+    let after = slipway(&project, &["status"]).success();
+    assert!(
+        after.stdout.contains("nothing is deployed"),
+        "{}",
+        after.stdout
     );
 }
 
