@@ -440,6 +440,9 @@ pub(crate) struct LogsArgs {
     /// With a service: the last N lines of each replica
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub(crate) tail: usize,
+    /// With a service: keep printing each line its replicas write, until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
     /// Print JSON
     #[arg(long)]
     pub(crate) json: bool,

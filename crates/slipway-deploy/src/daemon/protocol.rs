@@ -58,6 +58,16 @@ pub enum Request {
         /// How many lines; all with `None`.
         tail: Option<usize>,
     },
+    /// A replica's last lines of output, then each new one: answered by one line per log line
+    /// until the client closes the connection (or the daemon stops).
+    FollowLogs {
+        /// The runtime.
+        runtime: RuntimeKind,
+        /// The replica.
+        replica: ReplicaId,
+        /// How many lines before the new ones; all with `None`.
+        tail: Option<usize>,
+    },
     /// A replica's CPU and memory use.
     Stats {
         /// The runtime.

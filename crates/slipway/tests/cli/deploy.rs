@@ -686,6 +686,76 @@ fn daemon_stop_all_stops_every_replica_with_the_daemon() {
 }
 
 #[test]
+fn logs_follow_prints_lines_written_after_it_started() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    slipway(&project, &["deploy", "dev"]).success();
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let address = status["services"][0]["replicas"][0]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = address.rsplit_once(':').unwrap().1.to_owned();
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .current_dir(project.path())
+        .args(["logs", "dev", "hello", "--follow", "--tail", "1"])
+        .env("NO_COLOR", "1")
+        .env_remove("SLIPWAY_HOME")
+        .env_remove("SLIPWAY_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Only guards against a hang: every wait below ends on output.
+    let next_line = || lines.recv_timeout(Duration::from_secs(60)).ok();
+
+    // The last line written before it started: it follows.
+    let first = next_line().expect("the last line of output");
+    assert!(first.contains("-dev-hello-r1-1 |"), "{first}");
+    // A line the replica writes now, after it started: asked to stop, the service says so.
+    let node = node_of_replica(&port);
+    let signalled = Command::new("kill")
+        .args(["-TERM", &node.to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let mut seen = vec![first];
+    while !seen.last().unwrap().contains("SIGTERM: draining") {
+        seen.push(next_line().unwrap_or_else(|| panic!("no new line after {seen:?}")));
+    }
+
+    kill(&mut follow);
+}
+
+/// The process id of the node process of the replica listening on `port`.
+fn node_of_replica(port: &str) -> u32 {
+    let wanted = format!("PORT={port}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            comm.trim() == "node"
+                && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                    environ
+                        .split(|&b| b == 0)
+                        .any(|entry| entry == wanted.as_bytes())
+                })
+        })
+        .unwrap_or_else(|| panic!("no node process listens on {port}"))
+}
+
+#[test]
 fn a_port_in_use_stops_the_daemon_with_a_clear_error() {
     let project = project();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
