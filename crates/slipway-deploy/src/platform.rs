@@ -161,6 +161,18 @@ impl LocalPlatform {
         &self.process
     }
 
+    /// A replica's last `tail` lines of output, then each new line as it is written, until the
+    /// stream is dropped.
+    pub async fn follow_logs(
+        &self,
+        runtime: RuntimeKind,
+        replica: &ReplicaId,
+        tail: Option<usize>,
+    ) -> Result<futures::stream::BoxStream<'static, Result<LogLine, RuntimeError>>, DeployError>
+    {
+        Ok(self.runtime(runtime).await?.follow(replica, tail))
+    }
+
     async fn runtime(&self, kind: RuntimeKind) -> Result<&dyn Runtime, DeployError> {
         match kind {
             RuntimeKind::Process => Ok(&self.process),

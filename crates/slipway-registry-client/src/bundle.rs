@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use slipway_registry::manifest::OCI_MANIFEST;
 use slipway_registry::{
-    BUNDLE_CONFIG, Digest, PulledBundle, Reference, RepositoryName, Tag, bundle_layer,
-    bundle_manifest,
+    BUNDLE_CONFIG, Digest, PulledBundle, Reference, RepositoryName, Tag, bundle_annotations,
+    bundle_layer, bundle_manifest,
 };
 
 use crate::client::RegistryClient;
@@ -64,6 +64,10 @@ impl RegistryClient {
             found,
         })?;
         let tar = self.blob(repository, &layer.digest).await?;
-        Ok(PulledBundle { digest, tar })
+        Ok(PulledBundle {
+            digest,
+            tar,
+            annotations: bundle_annotations(&manifest),
+        })
     }
 }

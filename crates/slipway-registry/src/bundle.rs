@@ -36,6 +36,8 @@ pub struct PulledBundle {
     pub digest: Digest,
     /// The tar of the build context.
     pub tar: Bytes,
+    /// The manifest's annotations: the labels its build gave it (revision, version, created).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Why a bundle could not be read.
@@ -95,6 +97,7 @@ impl Registry {
             found,
         };
         let layer = bundle_layer(&content).map_err(not_a_bundle)?;
+        let annotations = bundle_annotations(&content);
         let content = self.read_blob(repository, &layer.digest, None).await?;
         let mut tar = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
         let mut chunks = content.body;
@@ -111,6 +114,7 @@ impl Registry {
         Ok(PulledBundle {
             digest: stored.digest,
             tar: Bytes::from(tar),
+            annotations,
         })
     }
 
@@ -170,12 +174,22 @@ pub fn bundle_layer(manifest: &[u8]) -> Result<Descriptor, String> {
     }
 }
 
+/// The annotations on a bundle's `manifest`: the labels of the build that made it (revision,
+/// version, created). None when it has none, or is not a bundle's.
+pub fn bundle_annotations(manifest: &[u8]) -> BTreeMap<String, String> {
+    serde_json::from_slice::<BundleManifest>(manifest)
+        .map(|manifest| manifest.annotations)
+        .unwrap_or_default()
+}
+
 /// The fields of a manifest a bundle is recognised by.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct BundleManifest {
     artifact_type: Option<String>,
     layers: Vec<Descriptor>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
 }
 
 fn descriptor(media_type: &str, digest: &Digest, size: u64) -> serde_json::Value {

@@ -53,8 +53,8 @@ pub mod storage;
 
 pub use auth::{AccessRule, Action, AuthError, Authenticator};
 pub use bundle::{
-    BUNDLE_ARTIFACT_TYPE, BUNDLE_CONFIG, BUNDLE_LAYER, BundleError, PulledBundle, bundle_layer,
-    bundle_manifest,
+    BUNDLE_ARTIFACT_TYPE, BUNDLE_CONFIG, BUNDLE_LAYER, BundleError, PulledBundle,
+    bundle_annotations, bundle_layer, bundle_manifest,
 };
 pub use digest::{Algorithm, Digest};
 pub use error::{ErrorCode, RegistryError};

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use slipway_engine::{
     ContainerDetails, ContainerEngine, ContainerFilter, ContainerSpec, ContainerStatus,
     EngineError, LogOptions, Port, PortBinding, Resources, RestartPolicy as EngineRestart,
@@ -132,6 +133,23 @@ fn gone_is_fine(result: Result<(), EngineError>) -> Result<(), RuntimeError> {
 }
 
 /// Turns "no such container" into [`RuntimeError::NotFound`].
+/// The lines of a chunk of a container's output.
+fn log_lines(chunk: slipway_engine::LogLine) -> impl Iterator<Item = LogLine> {
+    let stream = match chunk.stream {
+        slipway_engine::LogStream::Stdout => LogStream::Stdout,
+        slipway_engine::LogStream::Stderr => LogStream::Stderr,
+    };
+    chunk
+        .text
+        .lines()
+        .map(|text| LogLine {
+            stream: Some(stream),
+            text: text.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
 fn not_found(replica: &ReplicaId) -> impl Fn(EngineError) -> RuntimeError + '_ {
     move |error| match error {
         EngineError::ContainerNotFound { .. } => RuntimeError::NotFound {
@@ -219,18 +237,33 @@ impl Runtime for ContainerRuntime {
         };
         let mut stream = self.engine.container_logs(replica.as_str(), options);
         let mut lines = Vec::new();
-        while let Some(line) = stream.next().await {
-            let line = line.map_err(not_found(replica))?;
-            let stream = match line.stream {
-                slipway_engine::LogStream::Stdout => LogStream::Stdout,
-                slipway_engine::LogStream::Stderr => LogStream::Stderr,
-            };
-            lines.extend(line.text.lines().map(|text| LogLine {
-                stream: Some(stream),
-                text: text.to_owned(),
-            }));
+        while let Some(chunk) = stream.next().await {
+            lines.extend(log_lines(chunk.map_err(not_found(replica))?));
         }
         Ok(lines)
+    }
+
+    fn follow(
+        &self,
+        replica: &ReplicaId,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<LogLine, RuntimeError>> {
+        let options = LogOptions {
+            follow: true,
+            since: None,
+            tail,
+        };
+        let replica = replica.clone();
+        self.engine
+            .container_logs(replica.as_str(), options)
+            .flat_map(move |chunk| {
+                let lines = match chunk {
+                    Ok(chunk) => log_lines(chunk).map(Ok).collect(),
+                    Err(error) => vec![Err(not_found(&replica)(error))],
+                };
+                futures::stream::iter(lines)
+            })
+            .boxed()
     }
 
     async fn stats(&self, replica: &ReplicaId) -> Result<ReplicaStats, RuntimeError> {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RuntimeError;
@@ -64,6 +65,15 @@ pub trait Runtime: Send + Sync + fmt::Debug {
         replica: &ReplicaId,
         tail: Option<usize>,
     ) -> Result<Vec<LogLine>, RuntimeError>;
+
+    /// The last `tail` lines of a replica's output (all of it with `None`), then every line it
+    /// writes after, as it writes it; the stream lasts until it is dropped (or, for a container,
+    /// until the container is gone).
+    fn follow(
+        &self,
+        replica: &ReplicaId,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<LogLine, RuntimeError>>;
 
     /// Measures a running replica's CPU and memory use.
     async fn stats(&self, replica: &ReplicaId) -> Result<ReplicaStats, RuntimeError>;

@@ -83,7 +83,7 @@ pub use registry_event::{
 pub use release::{
     Artifact, Begun, DeployEvent, DeployEventId, DeployEventQuery, NewDeployEvent, NewRelease,
     NewStep, Release, ReleaseId, ReleaseOutcome, ReleaseQuery, ReleaseStatus, ReleaseStore,
-    ReleaseUpdate, ServiceState,
+    ReleaseUpdate, Revision, ServiceState,
 };
 pub use run::{
     Annotation, AnnotationLevel, Conclusion, JobCounts, JobRecord, NewRun, Run, RunId, RunQuery,

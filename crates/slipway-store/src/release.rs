@@ -139,6 +139,31 @@ pub enum Artifact {
     },
 }
 
+/// The source a release was made from: the commit, and the branch or tag it was on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    /// The full commit id.
+    pub commit: String,
+    /// The branch or tag, when known (`main`, `v1.4.0`).
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    /// Whether the files held uncommitted changes: the commit alone does not describe them.
+    pub dirty: bool,
+}
+
+impl Revision {
+    /// The commit as replicas are told it (`SLIPWAY_COMMIT`) and people are shown it: the full
+    /// id, with `-dirty` after it when there were uncommitted changes, as `git describe --dirty`
+    /// marks them (and as dirty builds' tags are marked).
+    pub fn described(&self) -> String {
+        if self.dirty {
+            format!("{}-dirty", self.commit)
+        } else {
+            self.commit.clone()
+        }
+    }
+}
+
 /// A release to record. Plain data: the store checks nothing beyond what it can represent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewRelease {
@@ -150,6 +175,9 @@ pub struct NewRelease {
     pub runtime: String,
     /// What runs.
     pub artifact: Artifact,
+    /// The source it was made from; `None` when unknown (a project outside git, or a release
+    /// recorded before Slipway kept revisions).
+    pub revision: Option<Revision>,
     /// A hash of the service's merged config for this environment.
     pub config_hash: String,
     /// Everything needed to start this release's replicas again, as a JSON document the deploy

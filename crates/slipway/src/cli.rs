@@ -440,6 +440,9 @@ pub(crate) struct LogsArgs {
     /// With a service: the last N lines of each replica
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub(crate) tail: usize,
+    /// With a service: keep printing each line its replicas write, until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
     /// Print JSON
     #[arg(long)]
     pub(crate) json: bool,
@@ -576,14 +579,10 @@ pub(crate) struct StopArgs {
 pub(crate) enum DaemonCommand {
     /// Run the daemon in the foreground (`slipway deploy` starts it in the background on demand)
     Run {
-        /// Where the proxy listens
-        #[arg(
-            long,
-            env = "SLIPWAY_PROXY_LISTEN",
-            default_value = "127.0.0.1:7080",
-            value_name = "ADDR"
-        )]
-        listen: std::net::SocketAddr,
+        /// Where the proxy listens [default: 127.0.0.1:7080, or a free port when that one is
+        /// in use]
+        #[arg(long, env = "SLIPWAY_PROXY_LISTEN", value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Say whether the daemon runs, and where its proxy serves
     Status {
@@ -592,7 +591,11 @@ pub(crate) enum DaemonCommand {
         json: bool,
     },
     /// Stop the daemon (replicas keep running; the next daemon adopts them)
-    Stop,
+    Stop {
+        /// Stop every deployed service's replicas first, in every environment
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Args)]

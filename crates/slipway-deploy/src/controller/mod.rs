@@ -17,7 +17,7 @@ use std::sync::Arc;
 use slipway_config::StrategyName;
 use slipway_store::{
     Artifact, Begun, NewRelease, NewStep, Release, ReleaseId, ReleaseOutcome, ReleaseQuery,
-    ReleaseStatus, ReleaseUpdate, ServiceState, Store, StoreError,
+    ReleaseStatus, ReleaseUpdate, Revision, ServiceState, Store, StoreError,
 };
 
 use crate::error::DeployError;
@@ -58,6 +58,8 @@ pub struct DeployRequest {
     pub spec: ReleaseSpec,
     /// What the release runs, as recorded.
     pub artifact: Artifact,
+    /// The source it was made from, when known; its replicas are told it.
+    pub revision: Option<Revision>,
     /// The hash of the merged config.
     pub config_hash: String,
     /// Why, when someone said.
@@ -178,6 +180,7 @@ impl Controller {
             });
         }
         let mut spec = request.spec;
+        spec.env.extend(revision_env(request.revision.as_ref()));
         let mut first_detail = format!(
             "{} asked for a {} deploy of {} to {}",
             self.actor, spec.plan.strategy, key.service, key.environment
@@ -205,6 +208,7 @@ impl Controller {
             service: key.service.clone(),
             runtime: spec.runtime.as_str().to_owned(),
             artifact: request.artifact,
+            revision: request.revision,
             config_hash: request.config_hash,
             spec: spec.to_json(),
             strategy: spec.plan.strategy.as_str().to_owned(),
@@ -561,4 +565,18 @@ pub(crate) fn process_alive(pid: u32) -> bool {
             .rsplit_once(')')
             .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
     })
+}
+
+/// What replicas are told of their release's source: `SLIPWAY_COMMIT` (the commit, `-dirty`
+/// after it for uncommitted changes) and `SLIPWAY_REF` (the branch or tag). They go into the
+/// stored spec, so every replica of the release, started by whoever, is told the same.
+fn revision_env(revision: Option<&Revision>) -> Vec<(String, String)> {
+    let Some(revision) = revision else {
+        return Vec::new();
+    };
+    let mut env = vec![("SLIPWAY_COMMIT".to_owned(), revision.described())];
+    if let Some(git_ref) = &revision.git_ref {
+        env.push(("SLIPWAY_REF".to_owned(), git_ref.clone()));
+    }
+    env
 }

@@ -96,6 +96,7 @@ impl Controller {
                     key: key.clone(),
                     spec,
                     artifact: record.record.artifact,
+                    revision: record.record.revision,
                     config_hash: record.record.config_hash,
                     reason: Some(reason.unwrap_or_else(|| format!("rollback to release {target}"))),
                     restores: Some(target),

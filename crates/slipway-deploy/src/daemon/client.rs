@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
 use slipway_proxy::{
     BackendId, DrainReport, MetricsSnapshot, TableVersion, UpstreamHealth, VersionedTable,
@@ -14,6 +16,7 @@ use slipway_runtime::{
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::DaemonPaths;
 use super::protocol::{Answer, DaemonStatus, Request};
@@ -62,6 +65,31 @@ impl DaemonClient {
         &self.status
     }
 
+    /// A replica's last `tail` lines of output, then each new line as it is written, for as long
+    /// as the stream is kept (its connection closes when it is dropped).
+    pub async fn follow_logs(
+        &self,
+        runtime: RuntimeKind,
+        replica: &ReplicaId,
+        tail: Option<usize>,
+    ) -> Result<BoxStream<'static, Result<LogLine, DeployError>>, DeployError> {
+        let request = Request::FollowLogs {
+            runtime,
+            replica: replica.clone(),
+            tail,
+        };
+        // The writing half is kept with the stream: dropping it would tell the daemon that the
+        // client is gone.
+        let connection = send(&self.socket, &request).await?;
+        let lines = futures::stream::try_unfold(connection, |(mut reader, writer)| async move {
+            match read_answer(&mut reader).await? {
+                Some(line) => Ok(Some((line, (reader, writer)))),
+                None => Ok(None),
+            }
+        });
+        Ok(lines.boxed())
+    }
+
     /// Asks the daemon to stop; returns once it stopped answering.
     pub async fn shutdown(&self) -> Result<(), DeployError> {
         call::<serde_json::Value>(&self.socket, &Request::Shutdown).await?;
@@ -83,31 +111,53 @@ impl DaemonClient {
 
 /// One exchange with the daemon at `socket`.
 async fn call<T: DeserializeOwned>(socket: &Path, request: &Request) -> Result<T, DeployError> {
+    let (mut reader, _) = send(socket, request).await?;
+    read_answer(&mut reader)
+        .await?
+        .ok_or_else(|| DeployError::DaemonProtocol {
+            message: "the daemon closed the connection without answering".to_owned(),
+        })
+}
+
+/// Sends `request` to the daemon at `socket`; returns the connection's two halves, the reading
+/// one buffered.
+async fn send(
+    socket: &Path,
+    request: &Request,
+) -> Result<(BufReader<OwnedReadHalf>, OwnedWriteHalf), DeployError> {
     let unreachable = |source| DeployError::DaemonUnreachable {
         socket: socket.to_owned(),
         source,
     };
     let protocol = |message: String| DeployError::DaemonProtocol { message };
-    let mut stream = UnixStream::connect(socket).await.map_err(unreachable)?;
+    let stream = UnixStream::connect(socket).await.map_err(unreachable)?;
+    let (reader, mut writer) = stream.into_split();
     let mut line = serde_json::to_vec(request).map_err(|error| protocol(error.to_string()))?;
     line.push(b'\n');
-    stream
+    writer
         .write_all(&line)
         .await
         .map_err(|error| protocol(format!("sending the request: {error}")))?;
+    Ok((BufReader::new(reader), writer))
+}
+
+/// Reads the next answer line; `None` when the daemon closed the connection instead.
+async fn read_answer<T: DeserializeOwned>(
+    reader: &mut BufReader<OwnedReadHalf>,
+) -> Result<Option<T>, DeployError> {
+    let protocol = |message: String| DeployError::DaemonProtocol { message };
     let mut answer = Vec::new();
-    let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(stream, MAX_ANSWER));
-    reader
+    let mut limited = tokio::io::AsyncReadExt::take(reader, MAX_ANSWER);
+    limited
         .read_until(b'\n', &mut answer)
         .await
         .map_err(|error| protocol(format!("reading the answer: {error}")))?;
     if answer.is_empty() {
-        return Err(protocol(
-            "the daemon closed the connection without answering".to_owned(),
-        ));
+        return Ok(None);
     }
     match serde_json::from_slice::<Answer>(&answer) {
         Ok(Answer::Ok(value)) => serde_json::from_value(value)
+            .map(Some)
             .map_err(|error| protocol(format!("the answer is not what was expected: {error}"))),
         Ok(Answer::Error { kind, message }) => Err(DeployError::Remote { kind, message }),
         Err(error) => Err(protocol(format!("the answer is not JSON: {error}"))),

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use slipway_proxy::{ControlEndpoint, Proxy, ProxyConfig};
+use slipway_proxy::{ControlEndpoint, Proxy, ProxyConfig, ProxyError};
 use slipway_runtime::ProcessRuntime;
 use slipway_store::Store;
 
@@ -48,6 +48,10 @@ pub struct DaemonConfig {
     pub project: String,
     /// Where the proxy listens.
     pub listen: SocketAddr,
+    /// Whether the proxy may listen on a free port of the same address when `listen` is in use:
+    /// for the default address, which two projects on one machine both want. An address someone
+    /// chose stays theirs, and a busy one is an error.
+    pub listen_fallback: bool,
     /// `DOCKER_HOST`, for the container runtime.
     pub docker_host: Option<String>,
 }
@@ -112,15 +116,7 @@ pub async fn run(
     for stale in [paths.socket(), paths.proxy_socket()] {
         let _ = std::fs::remove_file(stale);
     }
-    let mut proxy_config =
-        ProxyConfig::new(config.listen, ControlEndpoint::unix(paths.proxy_socket()));
-    proxy_config.state_file = Some(paths.routes());
-    proxy_config.drain_timeout = DRAIN_TIMEOUT;
-    let proxy = Proxy::start(proxy_config)
-        .await
-        .map_err(|error| DeployError::DaemonStart {
-            message: format!("the proxy cannot start: {error}"),
-        })?;
+    let (proxy, proxy_fallback_from) = start_proxy(&config, &paths).await?;
     let platform = Arc::new(LocalPlatform::new(
         process,
         proxy.clone(),
@@ -131,6 +127,7 @@ pub async fn run(
         version: env!("CARGO_PKG_VERSION").to_owned(),
         project: config.project.clone(),
         proxy: proxy.listen_addr(),
+        proxy_fallback_from,
         state_dir: config.state_dir.clone(),
         started_at: jiff::Timestamp::now(),
     };
@@ -147,4 +144,43 @@ pub async fn run(
     proxy.shutdown().await;
     let _ = std::fs::remove_file(paths.socket());
     served
+}
+
+/// Starts the proxy on `config.listen`; when that is in use and `config.listen_fallback` allows
+/// it, on a free port of the same address instead, saying so. Returns the proxy and the address
+/// it gave up.
+async fn start_proxy(
+    config: &DaemonConfig,
+    paths: &DaemonPaths,
+) -> Result<(Proxy, Option<SocketAddr>), DeployError> {
+    let proxy_config = |listen: SocketAddr| {
+        let mut proxy_config =
+            ProxyConfig::new(listen, ControlEndpoint::unix(paths.proxy_socket()));
+        proxy_config.state_file = Some(paths.routes());
+        proxy_config.drain_timeout = DRAIN_TIMEOUT;
+        proxy_config
+    };
+    let cannot_start = |error: ProxyError| DeployError::DaemonStart {
+        message: format!("the proxy cannot start: {error}"),
+    };
+    match Proxy::start(proxy_config(config.listen)).await {
+        Ok(proxy) => Ok((proxy, None)),
+        Err(ProxyError::Bind { what, source, .. })
+            if config.listen_fallback
+                && what == "proxy"
+                && source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            let free = SocketAddr::new(config.listen.ip(), 0);
+            let proxy = Proxy::start(proxy_config(free))
+                .await
+                .map_err(cannot_start)?;
+            tracing::warn!(
+                "{} is in use (another project's daemon?): the proxy serves on {} instead",
+                config.listen,
+                proxy.listen_addr()
+            );
+            Ok((proxy, Some(config.listen)))
+        }
+        Err(error) => Err(cannot_start(error)),
+    }
 }

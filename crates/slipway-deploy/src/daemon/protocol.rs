@@ -58,6 +58,16 @@ pub enum Request {
         /// How many lines; all with `None`.
         tail: Option<usize>,
     },
+    /// A replica's last lines of output, then each new one: answered by one line per log line
+    /// until the client closes the connection (or the daemon stops).
+    FollowLogs {
+        /// The runtime.
+        runtime: RuntimeKind,
+        /// The replica.
+        replica: ReplicaId,
+        /// How many lines before the new ones; all with `None`.
+        tail: Option<usize>,
+    },
     /// A replica's CPU and memory use.
     Stats {
         /// The runtime.
@@ -116,6 +126,11 @@ pub struct DaemonStatus {
     pub project: String,
     /// Where its proxy serves.
     pub proxy: SocketAddr,
+    /// The default address the proxy found in use (another project's daemon, typically), so
+    /// that it serves on `proxy`, a free port, instead; `None` when it got the address it asked
+    /// for.
+    #[serde(default)]
+    pub proxy_fallback_from: Option<SocketAddr>,
     /// Its state directory.
     pub state_dir: PathBuf,
     /// When it started.

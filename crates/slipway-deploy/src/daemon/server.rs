@@ -6,10 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use serde::Serialize;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use slipway_runtime::{LogLine, RuntimeError};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::protocol::{Answer, DaemonStatus, MAX_REQUEST, Request, parse_request};
@@ -40,6 +44,8 @@ pub(super) async fn serve(
     })?;
     let stop = Arc::new(Notify::new());
     let status = Arc::new(status);
+    // Followed logs never finish on their own: at shutdown they are told to end.
+    let (closing, closed) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -49,8 +55,9 @@ pub(super) async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let (platform, status, stop) = (platform.clone(), status.clone(), stop.clone());
+                    let closed = closed.clone();
                     connections.spawn(async move {
-                        if let Err(error) = answer(stream, platform.as_ref(), &status, &stop).await {
+                        if let Err(error) = answer(stream, platform.as_ref(), &status, &stop, closed).await {
                             tracing::debug!(%error, "a control connection failed");
                         }
                     });
@@ -61,6 +68,7 @@ pub(super) async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+    let _ = closing.send(true);
     // Requests under way (a drain being waited for, a replica being stopped) get to finish, so
     // that nothing of this daemon outlives it.
     let finished = async { while connections.join_next().await.is_some() {} };
@@ -79,6 +87,7 @@ async fn answer(
     platform: &LocalPlatform,
     status: &DaemonStatus,
     stop: &Notify,
+    closed: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut line = Vec::new();
@@ -87,6 +96,14 @@ async fn answer(
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no request line"))??;
     let answer = match parse_request(&line) {
+        Ok(Request::FollowLogs {
+            runtime,
+            replica,
+            tail,
+        }) => {
+            let lines = platform.follow_logs(runtime, &replica, tail).await;
+            return follow(lines, reader, writer, closed).await;
+        }
         Ok(Request::Shutdown) => {
             stop.notify_one();
             Answer::Ok(serde_json::Value::Null)
@@ -97,9 +114,45 @@ async fn answer(
             message,
         },
     };
-    let mut text = serde_json::to_vec(&answer).map_err(std::io::Error::other)?;
+    write_answer(&mut writer, &answer).await?;
+    writer.shutdown().await
+}
+
+async fn write_answer(writer: &mut OwnedWriteHalf, answer: &Answer) -> std::io::Result<()> {
+    let mut text = serde_json::to_vec(answer).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    writer.write_all(&text).await?;
+    writer.write_all(&text).await
+}
+
+/// Writes each line of a followed log as an answer of its own, until the log fails (its last
+/// answer says why), the client closes its end, or the daemon stops.
+async fn follow(
+    lines: Result<BoxStream<'static, Result<LogLine, RuntimeError>>, DeployError>,
+    mut reader: impl AsyncRead + Unpin,
+    mut writer: OwnedWriteHalf,
+    mut closed: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut lines = match lines {
+        Ok(lines) => lines,
+        Err(error) => return write_answer(&mut writer, &to_answer::<()>(Err(error))).await,
+    };
+    let mut rest = [0; 64];
+    loop {
+        let line = tokio::select! {
+            line = lines.next() => line,
+            // The client sends nothing after its request: a read returning is its end closing.
+            _ = reader.read(&mut rest) => None,
+            _ = closed.wait_for(|closed| *closed) => None,
+        };
+        match line {
+            Some(Ok(line)) => write_answer(&mut writer, &ok(&line)).await?,
+            Some(Err(error)) => {
+                write_answer(&mut writer, &to_answer::<()>(Err(error.into()))).await?;
+                break;
+            }
+            None => break,
+        }
+    }
     writer.shutdown().await
 }
 
@@ -128,6 +181,11 @@ async fn dispatch(platform: &LocalPlatform, status: &DaemonStatus, request: Requ
             tail,
         } => to_answer(platform.logs(runtime, &replica, tail).await),
         Request::Stats { runtime, replica } => to_answer(platform.stats(runtime, &replica).await),
+        // Handled before dispatch, where the connection is.
+        Request::FollowLogs { .. } => Answer::Error {
+            kind: RemoteErrorKind::Other,
+            message: "a followed log is answered on its own connection".to_owned(),
+        },
         Request::EditTraffic { edit } => to_answer(platform.edit_traffic(&edit).await),
         Request::RemoveBackend { backend } => to_answer(platform.remove_backend(&backend).await),
         Request::Drained { version } => to_answer(platform.drained(version).await),

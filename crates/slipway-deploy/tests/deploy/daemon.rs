@@ -24,6 +24,7 @@ async fn start(state_dir: &std::path::Path, store: Arc<dyn Store>, project: &str
         state_dir: state_dir.to_owned(),
         project: project.to_owned(),
         listen: "127.0.0.1:0".parse().unwrap(),
+        listen_fallback: false,
         docker_host: None,
     };
     let task = tokio::spawn(slipway_deploy::daemon::run(config, store, async {

@@ -257,6 +257,7 @@ pub(crate) fn request(key: &ServiceKey, spec: ReleaseSpec) -> DeployRequest {
         config_hash: config_hash(&spec.env),
         spec,
         artifact,
+        revision: None,
         reason: None,
         restores: None,
     }

@@ -44,7 +44,7 @@ async fn a_bundle_reads_back_under_every_tag_and_real_clients_see_an_artifact() 
             &repository,
             &tags(&["0123abcd", "1.4.0"]),
             Bytes::from(tar.clone()),
-            annotations,
+            annotations.clone(),
         )
         .await
         .unwrap();
@@ -57,6 +57,7 @@ async fn a_bundle_reads_back_under_every_tag_and_real_clients_see_an_artifact() 
             .unwrap();
         assert_eq!(pulled.digest, digest);
         assert_eq!(pulled.tar.as_ref(), tar.as_slice());
+        assert_eq!(pulled.annotations, annotations);
     }
     let layout = tempfile::tempdir().unwrap();
     let source = format!("docker://{}/shop/web:1.4.0", registry.host());

@@ -26,6 +26,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{SysconfVar, sysconf};
 
@@ -215,6 +217,17 @@ impl Runtime for ProcessRuntime {
             .collect())
     }
 
+    fn follow(
+        &self,
+        replica: &ReplicaId,
+        tail: Option<usize>,
+    ) -> BoxStream<'static, Result<LogLine, RuntimeError>> {
+        match self.find(replica) {
+            Ok(supervised) => follow_file(supervised.paths().log(), tail).boxed(),
+            Err(error) => futures::stream::once(async { Err(error) }).boxed(),
+        }
+    }
+
     async fn stats(&self, replica: &ReplicaId) -> Result<ReplicaStats, RuntimeError> {
         let supervised = self.find(replica)?;
         let record = supervised.record();
@@ -321,6 +334,106 @@ fn read_end(path: &Path) -> io::Result<String> {
 }
 
 /// The last `tail` lines of `text` (all with `None`), oldest first.
+/// How often a followed log file is checked for new output once it has none.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The last `tail` lines of the log at `path`, then each line appended to it: the file is read
+/// from where the last read ended, every [`FOLLOW_INTERVAL`] while it has nothing new (as
+/// `tail -f` does), and from its start again if it shrank. A line is given once it is whole.
+fn follow_file(
+    path: PathBuf,
+    tail: Option<usize>,
+) -> impl futures::Stream<Item = Result<LogLine, RuntimeError>> {
+    struct Follower {
+        path: PathBuf,
+        offset: Option<u64>,
+        partial: Vec<u8>,
+        ready: std::collections::VecDeque<LogLine>,
+    }
+    let follower = Follower {
+        path,
+        offset: None,
+        partial: Vec::new(),
+        ready: std::collections::VecDeque::new(),
+    };
+    futures::stream::try_unfold(follower, move |mut follower| async move {
+        loop {
+            if let Some(line) = follower.ready.pop_front() {
+                return Ok(Some((line, follower)));
+            }
+            let path = follower.path.clone();
+            let offset = follower.offset;
+            let read = tokio::task::spawn_blocking(move || read_from(&path, offset))
+                .await
+                .map_err(io::Error::other)
+                .and_then(|read| read)
+                .map_err(|source| RuntimeError::State {
+                    path: follower.path.clone(),
+                    source,
+                })?;
+            let (bytes, end) = read;
+            if follower.offset.is_none() {
+                // The first read: only its last `tail` lines are given.
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let (whole, partial) = match text.rfind('\n') {
+                    Some(end) => (&text[..end], &text[end + 1..]),
+                    None => ("", text.as_str()),
+                };
+                follower
+                    .ready
+                    .extend(last_lines(whole, tail).map(unattributed));
+                follower.partial = partial.as_bytes().to_vec();
+            } else if !bytes.is_empty() {
+                follower.partial.extend_from_slice(&bytes);
+                while let Some(newline) = follower.partial.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = follower.partial.drain(..=newline).collect();
+                    let text = String::from_utf8_lossy(&line[..newline]);
+                    follower
+                        .ready
+                        .push_back(unattributed(text.trim_end_matches('\r')));
+                }
+            }
+            let grew = follower.offset != Some(end);
+            follower.offset = Some(end);
+            if follower.ready.is_empty() && !grew {
+                tokio::time::sleep(FOLLOW_INTERVAL).await;
+            }
+        }
+    })
+}
+
+/// What the log at `path` holds after `offset` (its last [`MAX_LOG_READ`] bytes without one),
+/// and where that ends. A file shorter than `offset` was truncated: it is read from its start.
+fn read_from(path: &Path, offset: Option<u64>) -> io::Result<(Vec<u8>, u64)> {
+    let mut file = File::open(path)?;
+    let length = file.metadata()?.len();
+    let start = match offset {
+        Some(offset) if offset <= length => offset,
+        Some(_) => 0,
+        None => length.saturating_sub(MAX_LOG_READ),
+    };
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let end = start + bytes.len() as u64;
+    if offset.is_none() && start > 0 {
+        // The first line was cut by the seek.
+        let cut = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        bytes.drain(..cut);
+    }
+    Ok((bytes, end))
+}
+
+fn unattributed(text: &str) -> LogLine {
+    LogLine {
+        stream: None,
+        text: text.to_owned(),
+    }
+}
+
 fn last_lines(text: &str, tail: Option<usize>) -> impl Iterator<Item = &str> {
     let lines: Vec<&str> = text.lines().collect();
     let skip = tail.map_or(0, |tail| lines.len().saturating_sub(tail));
@@ -330,6 +443,26 @@ fn last_lines(text: &str, tail: Option<usize>) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_followed_log_gives_its_last_lines_then_each_whole_line_appended() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("output.log");
+        std::fs::write(&path, "old\nlast\nhalf").unwrap();
+        let mut lines = Box::pin(follow_file(path.clone(), Some(1)));
+        let mut next = async || lines.next().await.unwrap().unwrap().text;
+
+        assert_eq!(next().await, "last");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(b" done\nnew").unwrap();
+        assert_eq!(next().await, "half done", "a line is given once whole");
+        file.write_all(b" line\r\n").unwrap();
+        assert_eq!(next().await, "new line");
+    }
 
     #[test]
     fn the_last_lines_are_oldest_first() {

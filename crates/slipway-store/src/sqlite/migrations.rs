@@ -33,7 +33,8 @@ const MIGRATIONS: &[Migration] = migrations![
     "0003_registry_events",
     "0004_releases",
     "0005_scans",
-    "0006_scan_verdicts"
+    "0006_scan_verdicts",
+    "0007_release_revisions"
 ];
 
 /// The schema version this binary writes: the number of migrations.

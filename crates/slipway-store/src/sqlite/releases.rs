@@ -15,7 +15,7 @@ use crate::release::deploy_event_id;
 use crate::{
     Artifact, Begun, DeployEvent, DeployEventId, DeployEventQuery, NewDeployEvent, NewRelease,
     NewStep, Release, ReleaseId, ReleaseOutcome, ReleaseQuery, ReleaseStatus, ReleaseStore,
-    ReleaseUpdate, ServiceState, StoreError,
+    ReleaseUpdate, Revision, ServiceState, StoreError,
 };
 
 impl ReleaseStore for SqliteStore {
@@ -260,10 +260,10 @@ fn insert(
         .prepare_cached(
             "INSERT INTO releases (environment, service, runtime, artifact_kind, artifact, \
              artifact_digest, working_dir, config_hash, spec, strategy, created_by, reason, \
-             created_at_ns, restores, controller_pid, phase) \
+             created_at_ns, restores, controller_pid, phase, git_commit, git_ref, git_dirty) \
              VALUES (:environment, :service, :runtime, :kind, :artifact, :digest, :working_dir, \
              :config_hash, :spec, :strategy, :created_by, :reason, :created_at, :restores, \
-             :controller, :phase)",
+             :controller, :phase, :commit, :git_ref, :dirty)",
         )?
         .execute(named_params! {
             ":environment": release.environment,
@@ -282,6 +282,9 @@ fn insert(
             ":restores": release.restores.map(ReleaseId::get),
             ":controller": release.controller,
             ":phase": release.phase,
+            ":commit": release.revision.as_ref().map(|revision| &revision.commit),
+            ":git_ref": release.revision.as_ref().and_then(|revision| revision.git_ref.as_ref()),
+            ":dirty": release.revision.as_ref().is_some_and(|revision| revision.dirty),
         })?;
     Ok(ReleaseId::new(transaction.last_insert_rowid()))
 }
@@ -322,7 +325,8 @@ fn status_column(status: ReleaseStatus) -> Option<&'static str> {
 
 const SELECT_RELEASES: &str = "SELECT id, environment, service, runtime, artifact_kind, artifact, \
      artifact_digest, working_dir, config_hash, spec, strategy, created_by, reason, created_at_ns, \
-     restores, controller_pid, phase, outcome, outcome_reason, finished_at_ns FROM releases";
+     restores, controller_pid, phase, outcome, outcome_reason, finished_at_ns, git_commit, git_ref, \
+     git_dirty FROM releases";
 
 fn select(
     transaction: &Transaction<'_>,
@@ -378,6 +382,7 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Release> {
             service: row.get("service")?,
             runtime: row.get("runtime")?,
             artifact,
+            revision: decode_revision(row)?,
             config_hash: row.get("config_hash")?,
             spec: row.get("spec")?,
             strategy: row.get("strategy")?,
@@ -392,6 +397,17 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Release> {
         finished_at,
         steps: Vec::new(),
     })
+}
+
+fn decode_revision(row: &Row<'_>) -> rusqlite::Result<Option<Revision>> {
+    let Some(commit) = row.get::<_, Option<String>>("git_commit")? else {
+        return Ok(None);
+    };
+    Ok(Some(Revision {
+        commit,
+        git_ref: row.get("git_ref")?,
+        dirty: row.get("git_dirty")?,
+    }))
 }
 
 fn decode_outcome(row: &Row<'_>) -> rusqlite::Result<Option<ReleaseOutcome>> {
@@ -521,6 +537,7 @@ mod tests {
                 working_dir: "/srv/hello".to_owned(),
                 hash: "sha256:abcd".to_owned(),
             },
+            revision: None,
             config_hash: "sha256:cfg".to_owned(),
             spec: "{}".to_owned(),
             strategy: "blue-green".to_owned(),

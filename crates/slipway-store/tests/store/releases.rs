@@ -2,8 +2,8 @@
 
 use slipway_store::{
     Artifact, Begun, DeployEventQuery, NewDeployEvent, NewRelease, NewStep, ReleaseId,
-    ReleaseOutcome, ReleaseQuery, ReleaseStatus, ReleaseStore, ReleaseUpdate, ServiceState,
-    SqliteStore, StoreError,
+    ReleaseOutcome, ReleaseQuery, ReleaseStatus, ReleaseStore, ReleaseUpdate, Revision,
+    ServiceState, SqliteStore, StoreError,
 };
 
 fn at(seconds: i64) -> jiff::Timestamp {
@@ -19,6 +19,11 @@ fn release(environment: &str, service: &str, created: i64) -> NewRelease {
             reference: "hello:1.4.0".to_owned(),
             digest: "sha256:1234".to_owned(),
         },
+        revision: Some(Revision {
+            commit: "c0ffee".repeat(6) + "c0ff",
+            git_ref: Some("main".to_owned()),
+            dirty: false,
+        }),
         config_hash: "sha256:cfg".to_owned(),
         spec: "{\"replicas\":2}".to_owned(),
         strategy: "blue-green".to_owned(),
@@ -334,4 +339,26 @@ fn a_command_release_keeps_its_directory_and_hash() {
     };
     let id = begin(&store, &command);
     assert_eq!(store.release(id).unwrap().unwrap().record, command);
+}
+
+#[test]
+fn a_release_keeps_its_revision_dirty_or_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let dirty = NewRelease {
+        revision: Some(Revision {
+            commit: "a".repeat(40),
+            git_ref: None,
+            dirty: true,
+        }),
+        ..release("dev", "hello", 0)
+    };
+    let unknown = NewRelease {
+        revision: None,
+        ..release("dev", "worker", 0)
+    };
+    for record in [dirty, unknown] {
+        let id = begin(&store, &record);
+        assert_eq!(store.release(id).unwrap().unwrap().record, record);
+    }
 }

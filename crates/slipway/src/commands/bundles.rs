@@ -23,6 +23,8 @@ pub(crate) struct Unpacked {
     pub(crate) dir: PathBuf,
     /// The bundle manifest's digest: what the release records.
     pub(crate) digest: String,
+    /// The manifest's annotations: the labels of the build that made it.
+    pub(crate) annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// Unpacks the bundle `reference` (`localhost/shop/web:TAG`, `shop/web:TAG` or
@@ -52,6 +54,7 @@ pub(crate) async fn unpack(
     Ok(Unpacked {
         dir,
         digest: bundle.digest.to_string(),
+        annotations: bundle.annotations,
     })
 }
 

@@ -21,16 +21,24 @@ pub(crate) async fn run(
     match command {
         DaemonCommand::Run { listen } => serve(global, *listen, status).await,
         DaemonCommand::Status { json } => show(global, *json).await,
-        DaemonCommand::Stop => stop(global, status).await,
+        DaemonCommand::Stop { all: false } => stop(global, status).await,
+        DaemonCommand::Stop { all: true } => {
+            super::release_ops::stop_every_service(global, status).await?;
+            stop(global, status).await
+        }
     }
 }
 
 /// Runs the daemon in the foreground until Ctrl-C, SIGTERM or `slipway daemon stop`.
 async fn serve(
     global: &GlobalArgs,
-    listen: std::net::SocketAddr,
+    listen: Option<std::net::SocketAddr>,
     status: Status,
 ) -> Result<ExitCode, Failure> {
+    let (listen, listen_fallback) = match listen {
+        Some(listen) => (listen, false),
+        None => (default_listen()?, true),
+    };
     let config = project::load_config(global)?;
     let root = project::config_root(&config)?;
     let state_dir = project::state_dir(global, &root);
@@ -39,10 +47,16 @@ async fn serve(
         state_dir: state_dir.clone(),
         project: config.project_name(),
         listen,
+        listen_fallback,
         docker_host: std::env::var("DOCKER_HOST").ok(),
     };
+    let fallback = if listen_fallback {
+        " (a free port instead when that one is in use)"
+    } else {
+        ""
+    };
     status.line(format!(
-        "slipway daemon for {} in {}: proxy on http://{listen}",
+        "slipway daemon for {} in {}: proxy on http://{listen}{fallback}",
         daemon.project,
         state_dir.display()
     ));
@@ -62,6 +76,13 @@ async fn serve(
         })?;
     status.line("the daemon stopped; its replicas keep running for the next one to adopt");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The proxy's default address, [`slipway_deploy::daemon::DEFAULT_LISTEN`].
+fn default_listen() -> Result<std::net::SocketAddr, Failure> {
+    slipway_deploy::daemon::DEFAULT_LISTEN
+        .parse()
+        .map_err(|error| Failure::new(format!("the default proxy address is invalid: {error}")))
 }
 
 /// What `slipway daemon status --json` prints.
@@ -96,6 +117,9 @@ async fn show(global: &GlobalArgs, json: bool) -> Result<ExitCode, Failure> {
             output::ago(status.started_at)
         ));
         print_line(&format!("proxy:   http://{}", status.proxy));
+        if let Some(busy) = status.proxy_fallback_from {
+            print_line(&output::dim(&format!("         ({busy} was in use)")));
+        }
         print_line(&format!(
             "log:     {}",
             DaemonPaths::new(&status.state_dir).log().display()

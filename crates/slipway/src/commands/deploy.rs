@@ -19,8 +19,9 @@ use slipway_deploy::{
 use slipway_engine::ImageDetails;
 use slipway_runtime::{RuntimeKind, Workload};
 use slipway_scan::{Clearance, RequiredGate};
-use slipway_store::{Artifact, BuildQuery, BuildStatus, Scan, ScanVerdict, Store};
+use slipway_store::{Artifact, BuildQuery, BuildStatus, Revision, Scan, ScanVerdict, Store};
 
+use super::revision;
 use crate::cli::{DeployArgs, GlobalArgs, RuntimeArg, StrategyArg};
 use crate::output::{self, Status, print_json, print_line};
 use crate::project;
@@ -64,7 +65,7 @@ pub(crate) async fn run(
             target.key.environment
         ));
     }
-    let (workload, artifact) = match runtime {
+    let (workload, artifact, revision) = match runtime {
         RuntimeKind::Process => {
             command_workload(global, &target, &service, args.image.as_deref()).await?
         }
@@ -102,6 +103,7 @@ pub(crate) async fn run(
         key: target.key.clone(),
         spec,
         artifact,
+        revision,
         config_hash: hash,
         reason: args.reason.clone(),
         restores: None,
@@ -217,23 +219,24 @@ pub(super) fn service_url(key: &ServiceKey, proxy: std::net::SocketAddr) -> Stri
 }
 
 /// A process release: the service's command in the bundle `--image` names (unpacked from the
-/// embedded registry), or else in its build context as it is.
+/// embedded registry), or else in its build context as it is; with the revision it holds.
 async fn command_workload(
     global: &GlobalArgs,
     target: &Target,
     service: &Service,
     bundle: Option<&str>,
-) -> Result<(Workload, Artifact), Failure> {
+) -> Result<(Workload, Artifact, Option<Revision>), Failure> {
     let command = service.command.clone().ok_or_else(|| {
         Failure::bad_input(format!("{} has no `command` for the process runtime", target.key.service)).hint(format!(
             "set `command` under [services.{}] in slipway.toml (e.g. \"node src/server.js\"), or deploy with --runtime container",
             target.key.service
         ))
     })?;
-    let (working_dir, hash) = match bundle {
+    let (working_dir, hash, revision) = match bundle {
         Some(reference) => {
             let unpacked = super::bundles::unpack(global, &target.state_dir, reference).await?;
-            (unpacked.dir, unpacked.digest)
+            let revision = revision::of_labels(&target.root, &unpacked.annotations);
+            (unpacked.dir, unpacked.digest, revision)
         }
         None => {
             let working_dir = target.root.join(&service.context);
@@ -248,7 +251,7 @@ async fn command_workload(
                 )));
             }
             let hash = directory_hash(&working_dir)?;
-            (working_dir, hash)
+            (working_dir, hash, revision::of_working_tree(&target.root))
         }
     };
     let artifact = Artifact::Command {
@@ -262,20 +265,21 @@ async fn command_workload(
             working_dir,
         },
         artifact,
+        revision,
     ))
 }
 
 /// A container release: `--image`, a fresh build with `--build`, or the service's latest build;
 /// refused before anything is deployed when `require_scan` and the image has no scan that passed
 /// the environment's scan policy. What `--build` built is scanned first, as `slipway scan image
-/// IMAGE --env ENV` would.
+/// IMAGE --env ENV` would. With the revision its labels name.
 async fn image_workload(
     global: &GlobalArgs,
     target: &Target,
     args: &DeployArgs,
     require_scan: bool,
     status: Status,
-) -> Result<(Workload, Artifact), Failure> {
+) -> Result<(Workload, Artifact, Option<Revision>), Failure> {
     let engine = project::connect_engine().await?;
     let reference = if args.build {
         let request = slipway_build::BuildRequest {
@@ -324,6 +328,7 @@ async fn image_workload(
     Ok((
         Workload::Image { reference: id },
         Artifact::Image { reference, digest },
+        revision::of_labels(&target.root, &details.labels),
     ))
 }
 
@@ -555,6 +560,18 @@ pub(super) async fn daemon(target: &Target, status: Status) -> Result<DaemonClie
         Err(error) => return Err(error.into()),
     }
     status.line("starting the slipway daemon");
+    let client = start_daemon(target).await?;
+    if let Some(busy) = client.status().proxy_fallback_from {
+        status.warn(format!(
+            "{busy} is in use (another project's daemon?): the proxy serves on {} instead",
+            client.status().proxy
+        ));
+    }
+    Ok(client)
+}
+
+/// Starts the daemon and waits until it answers.
+async fn start_daemon(target: &Target) -> Result<DaemonClient, Failure> {
     let mut child = spawn_daemon(target)?;
     let waited = tokio::select! {
         client = DaemonClient::wait_for(&target.state_dir, DAEMON_START_TIMEOUT) => client,

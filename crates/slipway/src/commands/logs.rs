@@ -14,6 +14,12 @@ use crate::report::Failure;
 
 /// `run_id` is the run `args` names; `slipway logs ENV SERVICE` goes to `service_logs` instead.
 pub(crate) fn run(global: &GlobalArgs, args: &LogsArgs, run_id: i64) -> Result<ExitCode, Failure> {
+    if args.follow {
+        return Err(Failure::bad_input(format!(
+            "--follow follows a deployed service; run #{run_id} is recorded whole when it ends"
+        ))
+        .hint("`slipway logs ENV SERVICE --follow` follows a service's replicas"));
+    }
     let store = project::open_store(global, &project::current_dir()?)?;
     let run = store.run(RunId::new(run_id))?.ok_or_else(|| {
         Failure::bad_input(format!("no run #{run_id} in the store"))

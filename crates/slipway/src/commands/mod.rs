@@ -19,6 +19,7 @@ mod push;
 mod registry;
 mod release_ops;
 mod releases;
+mod revision;
 mod run;
 mod runs;
 mod scan;

@@ -119,6 +119,37 @@ pub(crate) async fn scale(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Stops every deployed service of the project, in every environment (`slipway daemon stop
+/// --all`): their routes go, their replicas stop, their states are forgotten.
+pub(crate) async fn stop_every_service(global: &GlobalArgs, status: Status) -> Result<(), Failure> {
+    let config = crate::project::load_config(global)?;
+    let store = crate::project::open_store(global, &crate::project::config_root(&config)?)?;
+    for state in store.service_states(None)? {
+        stop_one(global, &config, &state.environment, &state.service, status).await?;
+    }
+    Ok(())
+}
+
+/// Stops `service` in `environment`, saying how many replicas it had.
+async fn stop_one(
+    global: &GlobalArgs,
+    config: &slipway_config::Config,
+    environment: &str,
+    service: &str,
+    status: Status,
+) -> Result<(), Failure> {
+    let target = Target::of(global, config.clone(), environment, service)?;
+    let client = daemon(&target, status).await?;
+    let stopped = controller(&target, Arc::new(client), status)?
+        .stop_service(&target.key)
+        .await?;
+    print_line(&format!(
+        "{} {service} in {environment}: {stopped} replicas stopped",
+        output::ok("✓"),
+    ));
+    Ok(())
+}
+
 pub(crate) async fn stop(
     global: &GlobalArgs,
     args: &StopArgs,
@@ -141,16 +172,7 @@ pub(crate) async fn stop(
         return Ok(ExitCode::SUCCESS);
     }
     for service in services {
-        let target = Target::of(global, config.clone(), &args.environment, &service)?;
-        let client = daemon(&target, status).await?;
-        let stopped = controller(&target, Arc::new(client), status)?
-            .stop_service(&target.key)
-            .await?;
-        print_line(&format!(
-            "{} {service} in {}: {stopped} replicas stopped",
-            output::ok("✓"),
-            args.environment
-        ));
+        stop_one(global, &config, &args.environment, &service, status).await?;
     }
     Ok(ExitCode::SUCCESS)
 }

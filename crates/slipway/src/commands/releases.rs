@@ -3,7 +3,9 @@
 
 use std::process::ExitCode;
 
-use slipway_store::{Artifact, Release, ReleaseId, ReleaseOutcome, ReleaseQuery, ServiceState};
+use slipway_store::{
+    Artifact, Release, ReleaseId, ReleaseOutcome, ReleaseQuery, Revision, ServiceState,
+};
 
 use super::deploy::Target;
 use crate::cli::{GlobalArgs, ReleasesArgs};
@@ -51,7 +53,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReleasesArgs) -> Result<ExitCode, 
         ));
     } else {
         let mut table = Table::new(vec![
-            "ID", "", "STATUS", "STRATEGY", "RUNTIME", "ARTIFACT", "BY", "WHEN", "TOOK", "WHY",
+            "ID", "", "STATUS", "STRATEGY", "RUNTIME", "ARTIFACT", "COMMIT", "BY", "WHEN", "TOOK",
+            "WHY",
         ]);
         for release in &releases {
             table.row(vec![
@@ -61,6 +64,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &ReleasesArgs) -> Result<ExitCode, 
                 release.record.strategy.clone(),
                 release.record.runtime.clone(),
                 artifact(&release.record.artifact),
+                commit(release.record.revision.as_ref()),
                 release.record.created_by.clone(),
                 output::ago(release.record.created_at),
                 took(release),
@@ -105,6 +109,20 @@ pub(super) fn artifact(artifact: &Artifact) -> String {
     }
 }
 
+/// The commit, shortened to 12 characters as people read them, `-dirty` when the files held
+/// uncommitted changes, and the branch or tag; `unknown` when the release recorded none.
+pub(super) fn commit(revision: Option<&Revision>) -> String {
+    let Some(revision) = revision else {
+        return output::dim("unknown");
+    };
+    let short: String = revision.commit.chars().take(12).collect();
+    let dirty = if revision.dirty { "-dirty" } else { "" };
+    match &revision.git_ref {
+        Some(git_ref) => format!("{short}{dirty} ({git_ref})"),
+        None => format!("{short}{dirty}"),
+    }
+}
+
 fn took(release: &Release) -> String {
     release.finished_at.map_or_else(
         || "-".to_owned(),
@@ -146,6 +164,16 @@ fn show(release: &Release, state: Option<&ServiceState>) {
     let (Artifact::Image { digest, .. } | Artifact::Command { hash: digest, .. }) =
         &record.artifact;
     field("digest", digest.clone());
+    field(
+        "commit",
+        record.revision.as_ref().map_or_else(
+            || output::dim("unknown"),
+            |revision| match &revision.git_ref {
+                Some(git_ref) => format!("{} ({git_ref})", revision.described()),
+                None => revision.described(),
+            },
+        ),
+    );
     field("config", record.config_hash.clone());
     field("strategy", record.strategy.clone());
     field("runtime", record.runtime.clone());

@@ -8,10 +8,12 @@ use slipway_deploy::names::{ServiceKey, pool_release};
 use slipway_deploy::strategy::ControllerState;
 use slipway_deploy::{DaemonClient, Platform, ReleaseSpec};
 use slipway_proxy::{HealthState, UpstreamHealth, VersionedTable};
-use slipway_store::{Release, ReleaseId, ReleaseQuery, ReleaseStatus, ServiceState, Store};
+use slipway_store::{
+    Release, ReleaseId, ReleaseQuery, ReleaseStatus, Revision, ServiceState, Store,
+};
 
 use super::deploy::{Target, running_daemon, service_url};
-use super::releases::artifact;
+use super::releases::{artifact, commit};
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::output::{self, print_json, print_line};
 use crate::project;
@@ -45,6 +47,8 @@ struct ReleaseSummary {
     strategy: String,
     runtime: String,
     artifact: String,
+    /// The source it was made from; `None` when unknown.
+    revision: Option<Revision>,
     created_by: String,
     created_at: jiff::Timestamp,
 }
@@ -243,6 +247,7 @@ fn summarize(release: &Release) -> ReleaseSummary {
         strategy: release.record.strategy.clone(),
         runtime: release.record.runtime.clone(),
         artifact: artifact(&release.record.artifact),
+        revision: release.record.revision.clone(),
         created_by: release.record.created_by.clone(),
         created_at: release.record.created_at,
     }
@@ -288,12 +293,13 @@ fn print(report: &Report) {
                 })
                 .count();
             print_line(&format!(
-                "  {}  release {} ({}, {}, {}) by {} {}; {healthy}/{} replicas healthy",
+                "  {}  release {} ({}, {}, {}, commit {}) by {} {}; {healthy}/{} replicas healthy",
                 output::ok("serving"),
                 serving.id,
                 serving.strategy,
                 serving.runtime,
                 serving.artifact,
+                commit(serving.revision.as_ref()),
                 serving.created_by,
                 output::ago(serving.created_at),
                 service.wanted_replicas.unwrap_or(0)

@@ -86,9 +86,12 @@ fn deploy_status_rollback_scale_logs_and_stop() {
         "{}",
         first.stderr
     );
+    let first_commit = project.git(&["rev-parse", "HEAD"]);
     let proxy = proxy(&project);
     let load = Load::start(proxy, "hello.dev.localhost");
 
+    project.commit_all("the second release");
+    let second_commit = project.git(&["rev-parse", "HEAD"]);
     slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=2"]).success();
     let unchanged = slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=2"]).success();
     assert!(
@@ -101,6 +104,10 @@ fn deploy_status_rollback_scale_logs_and_stop() {
     let status = json(slipway(&project, &["status", "dev", "--json"]));
     let service = &status["services"][0];
     assert_eq!(service["serving"]["id"], 2);
+    assert_eq!(
+        service["serving"]["revision"],
+        serde_json::json!({"commit": second_commit, "ref": "main", "dirty": false})
+    );
     assert_eq!(service["warm"]["id"], 1);
     assert_eq!(service["traffic"].as_array().unwrap().len(), 2);
     assert!(
@@ -120,7 +127,8 @@ fn deploy_status_rollback_scale_logs_and_stop() {
     );
     assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"1","release":"1","commit":"{first_commit}"}}"#),
+        "a rollback serves the first release with its own commit"
     );
 
     let scaled = slipway(&project, &["scale", "dev", "hello", "3", "--json"]);
@@ -149,6 +157,16 @@ fn deploy_status_rollback_scale_logs_and_stop() {
         .collect();
     assert_eq!(statuses, ["succeeded", "succeeded"]);
     assert_eq!(releases[1]["reason"], "first");
+    assert_eq!(releases[1]["revision"]["commit"], first_commit.as_str());
+    let table = slipway(&project, &["releases", "dev"]).success();
+    assert!(
+        table.stdout.contains("COMMIT")
+            && table
+                .stdout
+                .contains(&format!("{} (main)", &second_commit[..12])),
+        "{}",
+        table.stdout
+    );
     let shown = slipway(&project, &["releases", "dev", "--show", "2"]).success();
     assert!(
         shown
@@ -185,6 +203,7 @@ fn a_controller_killed_mid_deploy_is_converged_by_the_next_run() {
         .replace("verify = \"1s\"", "verify = \"5s\"");
     project.write("slipway.toml", &config);
     project.commit_all("a longer verification");
+    let commit = project.git(&["rev-parse", "HEAD"]);
     let _cleanup = Cleanup(&project);
     slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=1"]).success();
     let proxy = proxy(&project);
@@ -252,7 +271,7 @@ fn a_controller_killed_mid_deploy_is_converged_by_the_next_run() {
     report.assert_no_failures();
     assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"3","release":"3","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"3","release":"3","commit":"{commit}"}}"#)
     );
 }
 
@@ -266,6 +285,7 @@ fn a_container_release_killed_mid_deploy_is_converged_and_rolled_back() {
         &config.replace("port = 3000", "port = 3000\nruntime = \"container\""),
     );
     project.commit_all("containers");
+    let commit = project.git(&["rev-parse", "HEAD"]);
     let _cleanup = Cleanup(&project);
     let built = slipway(
         &project,
@@ -331,8 +351,13 @@ fn a_container_release_killed_mid_deploy_is_converged_and_rolled_back() {
         "release 2 left no container: {replicas:?}"
     );
     assert_eq!(
+        releases[0]["revision"],
+        serde_json::json!({"commit": commit, "ref": "main", "dirty": false}),
+        "the image's revision label names the commit"
+    );
+    assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"1","release":"1","commit":"{commit}"}}"#)
     );
 }
 
@@ -356,6 +381,84 @@ fn a_release_made_where_the_environment_names_no_user_is_by_the_account_running_
         status["services"][0]["serving"]["created_by"],
         account.trim()
     );
+}
+
+#[test]
+fn a_release_from_a_dirty_tree_records_and_passes_on_its_commit_marked_dirty() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    let commit = project.git(&["rev-parse", "HEAD"]);
+    project.write("src/uncommitted.js", "// not in any commit\n");
+
+    slipway(&project, &["deploy", "dev"]).success();
+
+    let proxy = proxy(&project);
+    let version = get(proxy, "hello.dev.localhost", "/version").1;
+    assert!(
+        version.contains(&format!(r#""commit":"{commit}-dirty""#)),
+        "{version}"
+    );
+    let releases = json(slipway(&project, &["releases", "dev", "--json"]));
+    assert_eq!(
+        releases[0]["revision"],
+        serde_json::json!({"commit": commit, "ref": "main", "dirty": true})
+    );
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let port = status["services"][0]["replicas"][0]["address"]
+        .as_str()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_owned();
+    let environ = replica_environment(&port);
+    assert!(
+        environ.contains(&"SLIPWAY_REF=main".to_owned())
+            && environ.contains(&format!("SLIPWAY_COMMIT={commit}-dirty")),
+        "{environ:?}"
+    );
+    let shown = slipway(&project, &["status", "dev"]).success();
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("commit {}-dirty (main)", &commit[..12])),
+        "{}",
+        shown.stdout
+    );
+}
+
+/// The environment of the process replica listening on `port` (its `PORT`).
+fn replica_environment(port: &str) -> Vec<String> {
+    replica_process(port)
+        .unwrap_or_else(|| panic!("no replica listens on {port}"))
+        .1
+}
+
+/// The process id and environment of a live process replica listening on `port` (its `PORT`).
+fn replica_process(port: &str) -> Option<(u32, Vec<String>)> {
+    let wanted = format!("PORT={port}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // A zombie keeps its environment readable for a moment; it no longer runs.
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                !stat
+                    .rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+            })
+        })
+        .filter_map(|pid| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let entries = environ
+                .split(|&b| b == 0)
+                .map(|entry| String::from_utf8_lossy(entry).into_owned())
+                .collect::<Vec<String>>();
+            Some((pid, entries))
+        })
+        .find(|(_, entries)| {
+            entries.contains(&wanted) && entries.contains(&"SLIPWAY_SERVICE=hello".to_owned())
+        })
 }
 
 #[test]
@@ -424,6 +527,7 @@ fn bad_input_is_refused_and_the_current_release_keeps_serving() {
         nothing.stderr
     );
     slipway(&project, &["deploy", "dev", "--env", "APP_VERSION=1"]).success();
+    let commit = project.git(&["rev-parse", "HEAD"]);
     let proxy = proxy(&project);
 
     let never = slipway(&project, &["deploy", "dev", "--env", "FAIL_HEALTHCHECK=1"]).failure(1);
@@ -493,8 +597,162 @@ fn bad_input_is_refused_and_the_current_release_keeps_serving() {
 
     assert_eq!(
         get(proxy, "hello.dev.localhost", "/version").1,
-        r#"{"service":"hello","version":"1","release":"1","commit":"unknown"}"#
+        format!(r#"{{"service":"hello","version":"1","release":"1","commit":"{commit}"}}"#)
     );
+}
+
+#[test]
+fn a_busy_default_proxy_port_moves_the_proxy_to_a_free_one_and_says_so() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    // Held for the whole test, by this test or, when binding fails, by whoever holds it already.
+    let _held = std::net::TcpListener::bind("127.0.0.1:7080");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .current_dir(project.path())
+        .args(["deploy", "dev"])
+        .env("NO_COLOR", "1")
+        .env_remove("SLIPWAY_PROXY_LISTEN")
+        .env_remove("SLIPWAY_HOME")
+        .env_remove("SLIPWAY_CONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "127.0.0.1:7080 is in use (another project's daemon?): the proxy serves on 127.0.0.1:"
+        ),
+        "{stderr}"
+    );
+
+    let daemon = json(slipway(&project, &["daemon", "status", "--json"]));
+    assert_eq!(daemon["proxy_fallback_from"], "127.0.0.1:7080");
+    let proxy: SocketAddr = daemon["proxy"].as_str().unwrap().parse().unwrap();
+    assert_ne!(proxy.port(), 7080);
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    assert_eq!(
+        status["services"][0]["url"],
+        format!("http://hello.dev.localhost:{}", proxy.port())
+    );
+    assert_eq!(get(proxy, "hello.dev.localhost", "/healthz").0, 200);
+}
+
+#[test]
+fn daemon_stop_all_stops_every_replica_with_the_daemon() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    slipway(&project, &["deploy", "dev"]).success();
+    slipway(&project, &["deploy", "staging"]).success();
+    let status = json(slipway(&project, &["status", "--json"]));
+    let ports: Vec<String> = status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|service| service["replicas"].as_array().unwrap().clone())
+        .map(|replica| {
+            let address = replica["address"].as_str().unwrap();
+            address.rsplit_once(':').unwrap().1.to_owned()
+        })
+        .collect();
+    assert_eq!(ports.len(), 2, "{status}");
+    for port in &ports {
+        assert!(
+            replica_process(port).is_some(),
+            "the replica on {port} runs"
+        );
+    }
+
+    let stopped = slipway(&project, &["daemon", "stop", "--all"]).success();
+
+    assert!(
+        stopped.stdout.contains("hello in dev: 1 replicas stopped")
+            && stopped
+                .stdout
+                .contains("hello in staging: 1 replicas stopped"),
+        "{}",
+        stopped.stdout
+    );
+    for port in &ports {
+        assert_eq!(replica_process(port), None, "the replica on {port} stopped");
+    }
+    slipway(&project, &["daemon", "status"]).failure(1);
+    let after = slipway(&project, &["status"]).success();
+    assert!(
+        after.stdout.contains("nothing is deployed"),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn logs_follow_prints_lines_written_after_it_started() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    slipway(&project, &["deploy", "dev"]).success();
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let address = status["services"][0]["replicas"][0]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = address.rsplit_once(':').unwrap().1.to_owned();
+    let mut follow = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .current_dir(project.path())
+        .args(["logs", "dev", "hello", "--follow", "--tail", "1"])
+        .env("NO_COLOR", "1")
+        .env_remove("SLIPWAY_HOME")
+        .env_remove("SLIPWAY_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Only guards against a hang: every wait below ends on output.
+    let next_line = || lines.recv_timeout(Duration::from_secs(60)).ok();
+
+    // The last line written before it started: it follows.
+    let first = next_line().expect("the last line of output");
+    assert!(first.contains("-dev-hello-r1-1 |"), "{first}");
+    // A line the replica writes now, after it started: asked to stop, the service says so.
+    let node = node_of_replica(&port);
+    let signalled = Command::new("kill")
+        .args(["-TERM", &node.to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let mut seen = vec![first];
+    while !seen.last().unwrap().contains("SIGTERM: draining") {
+        seen.push(next_line().unwrap_or_else(|| panic!("no new line after {seen:?}")));
+    }
+
+    kill(&mut follow);
+}
+
+/// The process id of the node process of the replica listening on `port`.
+fn node_of_replica(port: &str) -> u32 {
+    let wanted = format!("PORT={port}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            comm.trim() == "node"
+                && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                    environ
+                        .split(|&b| b == 0)
+                        .any(|entry| entry == wanted.as_bytes())
+                })
+        })
+        .unwrap_or_else(|| panic!("no node process listens on {port}"))
 }
 
 #[test]

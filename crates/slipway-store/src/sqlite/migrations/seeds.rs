@@ -21,7 +21,7 @@ use crate::{
 };
 use crate::{
     Artifact, DeployEventQuery, NewRelease, NewStep, Release, ReleaseId, ReleaseOutcome,
-    ReleaseQuery, ReleaseStatus, ReleaseStore, ServiceState,
+    ReleaseQuery, ReleaseStatus, ReleaseStore, Revision, ServiceState,
 };
 use crate::{
     NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
@@ -68,6 +68,11 @@ pub(super) const SEEDS: &[Seed] = &[
         version: 6,
         insert: insert_v6,
         check: check_v6,
+    },
+    Seed {
+        version: 7,
+        insert: insert_v7,
+        check: check_v7,
     },
 ];
 
@@ -398,6 +403,7 @@ fn check_v4(store: &SqliteStore) {
                 reference: "api:2".to_owned(),
                 digest: "sha256:bbbb".to_owned(),
             },
+            revision: None,
             config_hash: "sha256:c2".to_owned(),
             spec: "{}".to_owned(),
             strategy: "canary".to_owned(),
@@ -585,4 +591,44 @@ fn check_v6(store: &SqliteStore) {
             max_advisory_age_s: 604_800
         })
     );
+}
+
+/// Schema 7: a release from a dirty tree on a branch, and one from a commit with no known ref.
+fn insert_v7(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO releases (id, environment, service, runtime, artifact_kind, artifact,
+             artifact_digest, working_dir, config_hash, spec, strategy, created_by, reason,
+             created_at_ns, restores, controller_pid, phase, outcome, outcome_reason, finished_at_ns,
+             git_commit, git_ref, git_dirty)
+         VALUES
+             (701, 'v7-env', 'v7-api', 'process', 'command', 'node app.js', 'sha256:7a',
+              '/srv/v7', 'sha256:c7', '{}', 'blue-green', 'carol', NULL, 1740823200000000000,
+              NULL, NULL, '{}', 'succeeded', NULL, 1740823260000000000,
+              '6666666666666666666666666666666666666666', 'main', 1),
+             (702, 'v7-env', 'v7-api', 'container', 'image', 'api:7', 'sha256:7b', NULL,
+              'sha256:c7', '{}', 'blue-green', 'carol', NULL, 1740823300000000000, NULL, 9,
+              '{}', NULL, NULL, NULL, '7777777777777777777777777777777777777777', NULL, 0);",
+    )
+}
+
+fn check_v7(store: &SqliteStore) {
+    let dirty = store.release(ReleaseId::new(701)).unwrap().unwrap();
+    assert_eq!(
+        dirty.record.revision,
+        Some(Revision {
+            commit: "6".repeat(40),
+            git_ref: Some("main".to_owned()),
+            dirty: true,
+        })
+    );
+    let detached = store.release(ReleaseId::new(702)).unwrap().unwrap();
+    assert_eq!(
+        detached.record.revision,
+        Some(Revision {
+            commit: "7".repeat(40),
+            git_ref: None,
+            dirty: false,
+        })
+    );
+    assert_eq!(detached.status(), ReleaseStatus::InProgress);
 }
