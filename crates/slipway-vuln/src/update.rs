@@ -15,6 +15,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -257,7 +258,11 @@ impl Updater {
             .map_err(|source| io_error(dir, source))?;
         let mut hashes = Hashes::default();
         let mut file = partial.as_file();
-        while let Some(frame) = response.body_mut().frame().await {
+        loop {
+            let next = tokio::time::timeout(STALL_TIMEOUT, response.body_mut().frame())
+                .await
+                .map_err(|_| transfer(format!("no data for {STALL_TIMEOUT:?}")))?;
+            let Some(frame) = next else { break };
             let frame = frame.map_err(|error| transfer(error.to_string()))?;
             if let Some(data) = frame.data_ref() {
                 hashes.update(data);
@@ -302,9 +307,13 @@ impl Updater {
         let uri = request.uri().clone();
         let host = uri.host().ok_or("the URL has no host")?.to_owned();
         let port = uri.port_u16().unwrap_or(443);
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|error| format!("cannot connect to {host}:{port}: {error}"))?;
+        let tcp = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio::net::TcpStream::connect((host.as_str(), port)),
+        )
+        .await
+        .map_err(|_| format!("no answer from {host}:{port} within {CONNECT_TIMEOUT:?}"))?
+        .map_err(|error| format!("cannot connect to {host}:{port}: {error}"))?;
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|error| format!("{host} is not a server name: {error}"))?;
         let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls))
@@ -342,6 +351,11 @@ impl Updater {
 }
 
 const USER_AGENT: &str = concat!("slipway/", env!("CARGO_PKG_VERSION"));
+/// How long a connection may take to open: an unreachable mirror (or no network at all) must
+/// fail the update rather than hang it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a download may go without a byte before it counts as failed.
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn export_path(dir: &Path, ecosystem: &str) -> PathBuf {
     dir.join(format!("{ecosystem}.zip"))

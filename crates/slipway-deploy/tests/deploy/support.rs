@@ -62,12 +62,15 @@ impl Flavor {
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
                 .collect(),
+            // The proxy's check waits at most one interval for an answer: a loaded two-core
+            // machine can keep node from answering for hundreds of milliseconds, so the interval
+            // is a second and three misses in a row make a replica unhealthy.
             health: HealthProbe {
                 path: Some("/healthz".to_owned()),
-                interval: Duration::from_millis(200),
-                timeout: Duration::from_millis(500),
+                interval: Duration::from_secs(1),
+                timeout: Duration::from_secs(1),
                 healthy_threshold: 1,
-                unhealthy_threshold: 2,
+                unhealthy_threshold: 3,
             },
             replicas: 2,
             resources: Limits::default(),
