@@ -319,10 +319,13 @@ async fn run_helper(
         .spawn()
         .map_err(|error| failed(format!("cannot start it: {error}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(key::helper_server(server).as_bytes())
-            .await
-            .map_err(|error| failed(format!("cannot write to it: {error}")))?;
+        match stdin.write_all(key::helper_server(server).as_bytes()).await {
+            // A helper that fails before reading its input closes the pipe: what it says and
+            // its exit status, read below, tell why, not the write that lost the race.
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(error) => return Err(failed(format!("cannot write to it: {error}"))),
+            Ok(()) => {}
+        }
     }
     let output = child
         .wait_with_output()
