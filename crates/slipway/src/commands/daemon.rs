@@ -21,10 +21,11 @@ pub(crate) async fn run(
     match command {
         DaemonCommand::Run { listen } => serve(global, *listen, status).await,
         DaemonCommand::Status { json } => show(global, *json).await,
-        DaemonCommand::Stop { all: false } => stop(global, status).await,
-        DaemonCommand::Stop { all: true } => {
-            super::release_ops::stop_every_service(global, status).await?;
-            stop(global, status).await
+        DaemonCommand::Stop { all } => {
+            if *all {
+                super::release_ops::stop_every_service(global, status).await?;
+            }
+            stop(global, *all, status).await
         }
     }
 }
@@ -138,15 +139,25 @@ async fn show(global: &GlobalArgs, json: bool) -> Result<ExitCode, Failure> {
     })
 }
 
-async fn stop(global: &GlobalArgs, status: Status) -> Result<ExitCode, Failure> {
+/// Stops the daemon; `replicas_stopped` when `--all` stopped every replica first, so the
+/// message does not promise replicas that are gone.
+async fn stop(
+    global: &GlobalArgs,
+    replicas_stopped: bool,
+    status: Status,
+) -> Result<ExitCode, Failure> {
     let state_dir = state_dir(global)?;
     match DaemonClient::connect(&state_dir).await {
         Ok(client) => {
             client.shutdown().await?;
-            status.line(format!(
-                "stopped the daemon (process {}); replicas keep running until it starts again",
-                client.status().pid
-            ));
+            let pid = client.status().pid;
+            status.line(if replicas_stopped {
+                format!("stopped the daemon (process {pid}) and every replica")
+            } else {
+                format!(
+                    "stopped the daemon (process {pid}); replicas keep running until it starts again"
+                )
+            });
         }
         Err(DeployError::DaemonUnreachable { .. }) => status.line("no daemon runs"),
         Err(error) => return Err(error.into()),

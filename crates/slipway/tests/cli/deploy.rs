@@ -673,6 +673,11 @@ fn daemon_stop_all_stops_every_replica_with_the_daemon() {
         "{}",
         stopped.stdout
     );
+    let said = format!("{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        said.contains("and every replica") && !said.contains("keep running"),
+        "{said}"
+    );
     for port in &ports {
         assert_eq!(replica_process(port), None, "the replica on {port} stopped");
     }
