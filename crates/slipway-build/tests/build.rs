@@ -489,14 +489,22 @@ async fn a_cancelled_build_is_recorded_as_cancelled() {
     );
     let prepared = slipway_build::prepare(&project.config(), BuildRequest::default()).unwrap();
     let store = project.store();
+    // Cancelled once the step has printed that it started: on the event, not after a guess of
+    // how long the engine takes to get there.
+    let (step_started, cancel) = tokio::sync::oneshot::channel();
+    let mut step_started = Some(step_started);
+    let on_output = move |line: &str| {
+        if line.trim() == "started"
+            && let Some(step_started) = step_started.take()
+        {
+            let _ = step_started.send(());
+        }
+    };
     let started = std::time::Instant::now();
     let error = prepared
-        .run(
-            Arc::new(engine.clone()),
-            store.clone(),
-            |_| {},
-            tokio::time::sleep(Duration::from_secs(2)),
-        )
+        .run(Arc::new(engine.clone()), store.clone(), on_output, async {
+            let _ = cancel.await;
+        })
         .await
         .unwrap_err();
     assert!(matches!(error, BuildError::Cancelled), "{error:?}");
