@@ -3,7 +3,6 @@
 //! FIFOs, and symbolic-link loops.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
 
 use slipway_secrets::{FileOutcome, SecretScanner, TreeOptions};
 
@@ -82,7 +81,6 @@ fn a_huge_file_is_scanned_in_bounded_chunks_and_secrets_across_chunk_edges_are_f
     }
     drop(file);
 
-    let started = Instant::now();
     let outcome = SecretScanner::builtin()
         .scan_file(&path, "big.txt")
         .unwrap();
@@ -93,11 +91,6 @@ fn a_huge_file_is_scanned_in_bounded_chunks_and_secrets_across_chunk_edges_are_f
     assert!(bytes > 23 << 20, "{bytes}");
     let lines: Vec<usize> = findings.iter().map(|finding| finding.line).collect();
     assert_eq!(lines, expected);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "took {:?}",
-        started.elapsed()
-    );
 }
 
 #[test]
@@ -108,7 +101,6 @@ fn an_endless_line_does_not_hang_and_keeps_its_secrets() {
     text.push_str(&" key=value".repeat(2 << 20));
     text.push(' ');
     text.push_str(&token(8));
-    let started = Instant::now();
     let FileOutcome::Scanned { findings, .. } =
         SecretScanner::builtin().scan_bytes("min.js", text.as_bytes())
     else {
@@ -119,11 +111,6 @@ fn an_endless_line_does_not_hang_and_keeps_its_secrets() {
         columns,
         [20 * (1 << 20) + 1, text.len() - 39],
         "{findings:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "took {:?}",
-        started.elapsed()
     );
 }
 
@@ -140,10 +127,10 @@ fn fifos_and_symlink_loops_are_not_followed() {
         .unwrap();
     assert!(made.success());
 
-    let started = Instant::now();
+    // Opening the FIFO would block for ever (nobody writes to it): a regression hangs here
+    // until nextest's slow-timeout ends the test (.config/nextest.toml).
     let scan = SecretScanner::builtin().scan_tree(dir.path(), &TreeOptions::default());
 
-    assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(scan.files, 1);
     assert_eq!(scan.findings.len(), 1);
     assert!(scan.unreadable.is_empty(), "{:?}", scan.unreadable);
