@@ -2,7 +2,7 @@
 //! list: wrong digests and sizes, missing blobs, invalid names, chunks out of order, concurrent
 //! pushes of one blob, a client that disconnects mid-upload, a full disk.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
@@ -664,6 +664,9 @@ fn walkdir(dir: std::path::PathBuf) -> Vec<String> {
     found
 }
 
+/// How long a test waits for the server to get to what it was sent, even on a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 /// Sends raw bytes on a new connection and returns it, unread.
 async fn raw(registry: &TestRegistry, request: &[u8]) -> TcpStream {
     let mut stream = TcpStream::connect(registry.address).await.unwrap();
@@ -680,11 +683,17 @@ async fn a_client_that_disconnects_mid_upload_leaves_a_resumable_upload_and_no_b
         format!("PATCH {location} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n")
             .into_bytes();
     request.extend_from_slice(&[b'a'; 300]);
-    let stream = raw(&registry, &request).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(stream);
+    // The 300 bytes are sent before the connection closes, so the server reads them all
+    // whenever it gets to them; the test waits for that, however long a loaded machine takes.
+    drop(raw(&registry, &request).await);
     let mut range = String::new();
-    for _ in 0..50 {
+    let deadline = Instant::now() + PATIENCE;
+    while range != "0-299" {
+        assert!(
+            Instant::now() < deadline,
+            "the upload holds {range}, not 0-299"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
         range = client
             .get(&location)
             .await
@@ -692,12 +701,7 @@ async fn a_client_that_disconnects_mid_upload_leaves_a_resumable_upload_and_no_b
             .header("range")
             .unwrap()
             .to_owned();
-        if range == "0-299" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(range, "0-299");
     client
         .head(&format!(
             "/v2/{NAME}/blobs/{}",
@@ -740,22 +744,29 @@ async fn requests_beyond_the_limit_are_too_many_requests() {
             .as_bytes(),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let answer = client
-        .get("/v2/")
-        .await
-        .expect_error(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS");
+    // Once the server has taken the held request, every other one is refused.
+    let deadline = Instant::now() + PATIENCE;
+    let answer = loop {
+        let answer = client.get("/v2/").await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS {
+            break answer.expect_error(StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the held upload never took the slot"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(answer.header("retry-after"), Some("1"));
     drop(held);
-    let mut free = false;
-    for _ in 0..50 {
-        if client.get("/v2/").await.status == StatusCode::OK {
-            free = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let deadline = Instant::now() + PATIENCE;
+    while client.get("/v2/").await.status != StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "the slot is freed once the client goes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(free, "the slot is freed once the client goes");
 }
 
 #[tokio::test]
