@@ -88,6 +88,12 @@ impl ServiceKey {
         format!("{}.{}.internal", self.service, self.environment)
     }
 
+    /// The container network the environment's container replicas share, where each answers to
+    /// its service's name: `slipway-PROJECT-ENV`.
+    pub fn network(&self) -> String {
+        format!("slipway-{}-{}", self.project, self.environment)
+    }
+
     /// Both hosts as proxy host patterns.
     pub fn host_patterns(&self) -> Result<[HostPattern; 2], NameError> {
         Ok([

@@ -110,7 +110,7 @@ impl ReleaseSpec {
             ("SLIPWAY_SERVICE", key.service.clone()),
         ]
         .map(|(name, value)| (name.to_owned(), value));
-        Ok(ReplicaSpec::new(
+        let spec = ReplicaSpec::new(
             key.replica_name(release, index),
             self.workload.clone(),
             self.port,
@@ -123,7 +123,14 @@ impl ReleaseSpec {
             memory_bytes: self.resources.memory_bytes,
         })
         .restart(RestartPolicy::Always)
-        .stop_grace(self.plan.stop_grace))
+        .stop_grace(self.plan.stop_grace);
+        Ok(match self.runtime {
+            // Inside a container, the proxy's loopback address is the container itself: other
+            // containers of the environment reach this one on their shared network, by its
+            // service's name.
+            RuntimeKind::Container => spec.network(key.network(), [key.service.clone()]),
+            RuntimeKind::Process => spec,
+        })
     }
 }
 

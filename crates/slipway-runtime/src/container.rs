@@ -66,7 +66,7 @@ impl ContainerRuntime {
             container = container.label(key, value);
         }
         if let Some(network) = spec.network_name() {
-            container = container.network(network, Vec::<String>::new());
+            container = container.network(network, spec.network_aliases().iter().cloned());
         }
         container
     }
@@ -176,6 +176,14 @@ impl Runtime for ContainerRuntime {
             return Err(RuntimeError::ImageNotFound {
                 reference: reference.clone(),
             });
+        }
+        if let Some(network) = spec.network_name() {
+            // Idempotent: the first replica on the network makes it.
+            let labels = Labels::from([(
+                MANAGED_LABEL.to_owned(),
+                RuntimeKind::Container.as_str().to_owned(),
+            )]);
+            self.engine.create_network(network, &labels).await?;
         }
         if self.engine.inspect_container(spec.name()).await?.is_some() {
             return Err(RuntimeError::NameInUse {

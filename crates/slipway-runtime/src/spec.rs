@@ -95,6 +95,7 @@ pub struct ReplicaSpec {
     resources: Resources,
     restart: RestartPolicy,
     network: Option<String>,
+    aliases: Vec<String>,
     stop_grace: Duration,
 }
 
@@ -110,6 +111,9 @@ struct SpecFields {
     resources: Resources,
     restart: RestartPolicy,
     network: Option<String>,
+    // Specs written before containers had aliases have none.
+    #[serde(default)]
+    aliases: Vec<String>,
     stop_grace: Duration,
 }
 
@@ -124,6 +128,7 @@ impl TryFrom<SpecFields> for ReplicaSpec {
             resources: fields.resources,
             restart: fields.restart,
             network: fields.network,
+            aliases: fields.aliases,
             stop_grace: fields.stop_grace,
             ..spec
         })
@@ -171,6 +176,7 @@ impl ReplicaSpec {
             resources: Resources::default(),
             restart: RestartPolicy::default(),
             network: None,
+            aliases: Vec::new(),
             stop_grace: DEFAULT_STOP_GRACE,
         })
     }
@@ -199,9 +205,15 @@ impl ReplicaSpec {
         self
     }
 
-    /// Joins a container network (containers only; the process runtime has none).
-    pub fn network(mut self, network: impl Into<String>) -> ReplicaSpec {
+    /// Joins a container network, where other containers reach it by `aliases` (containers
+    /// only; the process runtime has none).
+    pub fn network<S: Into<String>>(
+        mut self,
+        network: impl Into<String>,
+        aliases: impl IntoIterator<Item = S>,
+    ) -> ReplicaSpec {
         self.network = Some(network.into());
+        self.aliases = aliases.into_iter().map(Into::into).collect();
         self
     }
 
@@ -249,6 +261,11 @@ impl ReplicaSpec {
     /// The container network it joins.
     pub fn network_name(&self) -> Option<&str> {
         self.network.as_deref()
+    }
+
+    /// The names other containers of its network reach it by.
+    pub fn network_aliases(&self) -> &[String] {
+        &self.aliases
     }
 
     /// How long it gets after SIGTERM when stopped.

@@ -1,8 +1,11 @@
 //! Every scenario on the container runtime, on the real engine: the example runs from its image,
 //! built from `examples/hello` (FROM the base `scripts/base-images` makes).
 
+use slipway_deploy::names::ServiceKey;
+use slipway_engine::{ContainerEngine, ExecSpec};
+
 use crate::scenarios;
-use crate::support::{Flavor, Harness, hello_image};
+use crate::support::{Flavor, Harness, hello_image, request};
 
 async fn harness() -> Harness {
     Harness::new(Flavor::Container(hello_image().await)).await
@@ -42,4 +45,37 @@ async fn a_canary_failing_analysis_is_rolled_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_release_crashing_while_it_starts_never_takes_traffic() {
     scenarios::a_release_crashing_while_it_starts_never_takes_traffic(harness().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_container_replica_reaches_another_service_of_its_environment_by_name() {
+    let harness = harness().await;
+    let hello = harness
+        .deploy(harness.hello(&[("APP_VERSION", "hello-1")]))
+        .await;
+    let peer = ServiceKey::new(&harness.key.project, &harness.key.environment, "peer");
+    let spec = harness.hello(&[("APP_VERSION", "peer-1")]);
+    let port = spec.port;
+    harness
+        .controller
+        .deploy(request(&peer, spec))
+        .await
+        .unwrap();
+
+    // A request from inside a replica of hello, to the other service by its name.
+    let replica = harness.replicas_of(hello.release).await.remove(0);
+    let fetch = "fetch(process.argv[1]).then(async (r) => console.log(r.status, await r.text()))";
+    let url = format!("http://peer:{port}/version");
+    let engine = slipway_engine::testing::engine().await;
+    let output = engine
+        .exec(&replica.name, ExecSpec::new(["node", "-e", fetch, &url]))
+        .await
+        .unwrap();
+    assert!(
+        output.stdout.starts_with("200 ") && output.stdout.contains(r#""version":"peer-1""#),
+        "hello fetched {url}: {output:?}\n{}",
+        harness.transcript()
+    );
+    let _ = harness.controller.stop_service(&peer).await;
+    harness.tear_down().await;
 }

@@ -204,6 +204,7 @@ impl Drop for Harness {
         }
         if let Flavor::Container(_) = self.flavor {
             let project = self.key.project.clone();
+            let network = self.key.network();
             // Drop may run inside the test's runtime: remove on a thread with a runtime of its own.
             let removal = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -217,6 +218,7 @@ impl Drop for Harness {
                     for container in engine.list_containers(&filter).await.unwrap_or_default() {
                         let _ = engine.remove_container(container.id.as_str(), true).await;
                     }
+                    let _ = engine.remove_network(&network).await;
                 });
             });
             let _ = removal.join();

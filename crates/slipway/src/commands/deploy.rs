@@ -85,7 +85,7 @@ pub(crate) async fn run(
     let extra: BTreeMap<String, String> = args.env.iter().cloned().collect();
     let mut env = service.env.clone();
     env.extend(extra.clone());
-    env.extend(discovery(&target, client.proxy_address()));
+    env.extend(discovery(&target, client.proxy_address(), runtime)?);
     let hash = config_hash(&(&service, &extra, runtime));
     let spec = ReleaseSpec {
         runtime,
@@ -448,16 +448,32 @@ fn latest_build(target: &Target) -> Result<String, Failure> {
 
 /// Variables that tell a replica where the other services of its environment answer: the
 /// proxy's URL, and for each service `SLIPWAY_<NAME>_URL` (the proxy) with
-/// `SLIPWAY_<NAME>_HOST` (the `Host` header that routes to it).
-fn discovery(target: &Target, proxy: std::net::SocketAddr) -> BTreeMap<String, String> {
+/// `SLIPWAY_<NAME>_HOST` (the `Host` header that routes to it). A container cannot reach the
+/// proxy on the host's loopback address, so a container replica's `SLIPWAY_<NAME>_URL` is
+/// `http://NAME:PORT` on the network the environment's containers share.
+fn discovery(
+    target: &Target,
+    proxy: std::net::SocketAddr,
+    runtime: RuntimeKind,
+) -> Result<BTreeMap<String, String>, Failure> {
     let proxy_url = format!("http://{proxy}");
     let mut env = BTreeMap::from([("SLIPWAY_PROXY_URL".to_owned(), proxy_url.clone())]);
     for name in target.config.service_names() {
         let key = ServiceKey::new(&target.key.project, &target.key.environment, name);
-        env.insert(discovery_variable(name, "URL"), proxy_url.clone());
+        let url = match runtime {
+            RuntimeKind::Process => proxy_url.clone(),
+            RuntimeKind::Container => {
+                let port = target.config.service(name, &target.key.environment)?.port;
+                match port {
+                    Some(port) => format!("http://{name}:{port}"),
+                    None => continue,
+                }
+            }
+        };
+        env.insert(discovery_variable(name, "URL"), url);
         env.insert(discovery_variable(name, "HOST"), key.internal_host());
     }
-    env
+    Ok(env)
 }
 
 /// The service a command names, with the project's config, store and state directory.
