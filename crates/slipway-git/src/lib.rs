@@ -12,6 +12,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, PoisonError};
 
 /// What went wrong asking git.
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +216,9 @@ impl Repository {
     /// Checks `commit` out, detached, in a new worktree at `path` (which must not exist or be empty): a
     /// second working tree sharing this repository's objects, cheap to make and to throw away.
     pub fn add_worktree(&self, path: &Path, commit: &str) -> Result<(), GitError> {
+        let _admin = WORKTREE_ADMIN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let output = git(
             &self.root,
             [
@@ -244,6 +248,9 @@ impl Repository {
 
     /// Removes the worktree at `path`, with whatever changes it holds, and forgets it.
     pub fn remove_worktree(&self, path: &Path) -> Result<(), GitError> {
+        let _admin = WORKTREE_ADMIN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let output = git(
             &self.root,
             [
@@ -291,6 +298,12 @@ impl Repository {
 /// `git status` in the form [`parse_status`] reads: the branch headers (without counting commits
 /// ahead of or behind the upstream, which can take long and is not needed), then one entry per
 /// change, untracked files that are not ignored included.
+/// Held while git changes `.git/worktrees`: two `git worktree add` for paths with the same last
+/// component (every job's `workspace`) race for one administrative directory there, and one fails
+/// with "failed to read .git/worktrees/workspace/commondir". Jobs run in one process, so one lock
+/// serialises them; each change takes milliseconds.
+static WORKTREE_ADMIN: Mutex<()> = Mutex::new(());
+
 const STATUS_ARGS: [&str; 5] = [
     "status",
     "--porcelain=v2",
