@@ -1,13 +1,15 @@
 //! `slipway logs ENV SERVICE`: the last lines of output of every replica of a deployed service;
 //! with `--follow`, then every line they write until Ctrl-C.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use futures::StreamExt as _;
+use futures::stream::{BoxStream, SelectAll};
 use serde::Serialize;
-use slipway_deploy::{DaemonClient, Platform, ServiceKey};
-use slipway_runtime::{LogLine, RuntimeKind};
-use slipway_store::ServiceState;
+use slipway_deploy::{DaemonClient, DeployError, Platform};
+use slipway_runtime::{LogLine, ReplicaId, RuntimeKind};
 
 use super::deploy::{Target, required_daemon};
 use crate::cli::{GlobalArgs, LogsArgs};
@@ -52,7 +54,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode
     })?;
     let spec = slipway_deploy::ReleaseSpec::of(&release)?;
     if args.follow {
-        return follow(&client, spec.runtime, key, &state, args).await;
+        return follow(&target, &client, spec.runtime, args).await;
     }
     let mut logs = Vec::new();
     for release in [Some(state.current), state.previous].into_iter().flatten() {
@@ -86,55 +88,108 @@ pub(crate) async fn run(global: &GlobalArgs, args: &LogsArgs) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// How often `--follow` looks for replicas started after it began (a scale, a new release, a
+/// restart): the daemon has no replica-started event to subscribe to, and a second is as soon as a
+/// person reading the output would notice.
+const LOOK_FOR_NEW_REPLICAS_EVERY: Duration = Duration::from_secs(1);
+
+/// One followed replica's lines, each with the replica's name and release.
+type Followed = BoxStream<'static, (String, String, Result<LogLine, DeployError>)>;
+
 /// Prints the last `--tail` lines of every replica of the serving and the warm release, then each
 /// line they write, each line led by its replica's name, until Ctrl-C or the daemon stops.
-/// Replicas started after it began (a scale, a new release) are not followed.
+/// Replicas started after it began (a scale, a new release, a restart) are followed from their
+/// first line as soon as they are seen.
 async fn follow(
+    target: &Target,
     client: &DaemonClient,
     runtime: RuntimeKind,
-    key: &ServiceKey,
-    state: &ServiceState,
     args: &LogsArgs,
 ) -> Result<ExitCode, Failure> {
-    let mut streams = Vec::new();
+    let mut followed = HashSet::new();
+    let mut lines: SelectAll<Followed> = SelectAll::new();
+    follow_new_replicas(
+        target,
+        client,
+        runtime,
+        Some(args.tail),
+        &mut followed,
+        &mut lines,
+    )
+    .await?;
+    if lines.is_empty() {
+        print_line(&format!("{} has no replica running", target.key));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut look_again = tokio::time::interval(LOOK_FOR_NEW_REPLICAS_EVERY);
+    look_again.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            Some((replica, release, line)) = lines.next(), if !lines.is_empty() => {
+                print_followed(&replica, &release, line?, args.json)?;
+            }
+            _ = look_again.tick() => {
+                // A daemon that stopped answering ends the follow, as its streams ended.
+                if follow_new_replicas(target, client, runtime, None, &mut followed, &mut lines)
+                    .await
+                    .is_err()
+                    && lines.is_empty()
+                {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+    }
+}
+
+/// Adds to `lines` a stream for each replica of the service's serving and warm releases that is
+/// not in `followed` yet, starting `tail` lines back (`None`: from its first line).
+async fn follow_new_replicas(
+    target: &Target,
+    client: &DaemonClient,
+    runtime: RuntimeKind,
+    tail: Option<usize>,
+    followed: &mut HashSet<ReplicaId>,
+    lines: &mut SelectAll<Followed>,
+) -> Result<(), Failure> {
+    let key = &target.key;
+    let Some(state) = target.store.service_state(&key.environment, &key.service)? else {
+        return Ok(());
+    };
     for release in [Some(state.current), state.previous].into_iter().flatten() {
         for replica in client
             .replicas(runtime, &key.release_labels(release))
             .await?
         {
-            let lines = client
-                .follow_logs(runtime, &replica.id, Some(args.tail))
-                .await?;
+            if !followed.insert(replica.id.clone()) {
+                continue;
+            }
+            let stream = client.follow_logs(runtime, &replica.id, tail).await?;
             let (name, release) = (replica.name, release.to_string());
-            streams.push(
-                lines
+            lines.push(
+                stream
                     .map(move |line| (name.clone(), release.clone(), line))
                     .boxed(),
             );
         }
     }
-    if streams.is_empty() {
-        print_line(&format!("{key} has no replica running"));
-        return Ok(ExitCode::SUCCESS);
+    Ok(())
+}
+
+fn print_followed(replica: &str, release: &str, line: LogLine, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json_line(&FollowedLine {
+            replica,
+            release,
+            line,
+        });
     }
-    let mut lines = futures::stream::select_all(streams);
-    while let Some((replica, release, line)) = lines.next().await {
-        let line = line?;
-        if args.json {
-            print_json_line(&FollowedLine {
-                replica: &replica,
-                release: &release,
-                line,
-            })?;
-        } else {
-            print_line(&format!(
-                "{} {}",
-                output::dim(&format!("{replica} |")),
-                line.text
-            ));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    print_line(&format!(
+        "{} {}",
+        output::dim(&format!("{replica} |")),
+        line.text
+    ));
+    Ok(())
 }
 
 /// Prints `value` as one line of JSON, as a stream of records is read (`jq`, a log shipper).
