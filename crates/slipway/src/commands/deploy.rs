@@ -17,7 +17,7 @@ use slipway_deploy::{
     HealthProbe, Platform, ReleaseSpec, RemoteErrorKind, ServiceKey, config_hash, directory_hash,
 };
 use slipway_engine::ImageDetails;
-use slipway_runtime::{RuntimeKind, Workload};
+use slipway_runtime::{ProcessLimits, RuntimeKind, Workload};
 use slipway_scan::{Clearance, RequiredGate};
 use slipway_store::{Artifact, BuildQuery, BuildStatus, Revision, Scan, ScanVerdict, Store};
 
@@ -74,6 +74,7 @@ pub(crate) async fn run(
         }
     };
     let client = daemon(&target, status).await?;
+    warn_unconfined(runtime, service.resources, client.status(), status);
     let mut plan = service.deploy.clone();
     if let Some(strategy) = args.strategy {
         plan.strategy = match strategy {
@@ -123,6 +124,22 @@ pub(crate) async fn run(
         ])?;
     }
     finish(&target, &report, client.proxy_address(), args.json)
+}
+
+/// Says, once per deploy, that a process release's limits will not be enforced, and why.
+fn warn_unconfined(
+    runtime: RuntimeKind,
+    resources: slipway_config::Limits,
+    daemon: &slipway_deploy::DaemonStatus,
+    status: Status,
+) {
+    let limited = resources.cpus.is_some() || resources.memory_bytes.is_some();
+    if runtime == RuntimeKind::Process
+        && limited
+        && let Some(limits @ ProcessLimits::NotEnforced { .. }) = &daemon.process_limits
+    {
+        status.warn(limits);
+    }
 }
 
 /// Deploys; when the daemon is converging a release a killed command left, waits for it.
