@@ -489,6 +489,7 @@ pub struct ContainerSummary {
 pub struct ContainerFilter {
     pub(crate) labels: LabelSelectors,
     pub(crate) name: Option<String>,
+    pub(crate) network: Option<String>,
     pub(crate) include_stopped: bool,
 }
 
@@ -521,6 +522,12 @@ impl ContainerFilter {
     /// Only containers whose name contains this text (the engine's `name` filter).
     pub fn name(mut self, name: impl Into<String>) -> ContainerFilter {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Only containers attached to this network (a name or an id).
+    pub fn network(mut self, network: impl Into<String>) -> ContainerFilter {
+        self.network = Some(network.into());
         self
     }
 }

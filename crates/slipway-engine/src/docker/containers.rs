@@ -379,10 +379,13 @@ pub(crate) async fn list(
     docker: &Docker,
     filter: &ContainerFilter,
 ) -> Result<Vec<ContainerSummary>, EngineError> {
-    let filters = list_filters(
+    let mut filters = list_filters(
         &filter.labels,
         filter.name.as_deref().map(|name| ("name", name)),
     );
+    if let Some(network) = &filter.network {
+        filters.insert("network".to_owned(), vec![network.clone()]);
+    }
     let options = ListContainersOptions {
         all: filter.include_stopped,
         filters: Some(filters),

@@ -1,7 +1,9 @@
 //! Networks against the real engine: containers on one network reach each other by alias.
 
 use slipway_engine::testing::{TestScope, engine};
-use slipway_engine::{ContainerEngine, ContainerSpec, EngineError, ExecSpec, NetworkFilter};
+use slipway_engine::{
+    ContainerEngine, ContainerFilter, ContainerSpec, EngineError, ExecSpec, NetworkFilter,
+};
 
 use crate::support::base;
 
@@ -87,10 +89,35 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
         "{endpoint:?}"
     );
 
+    let attached = |filter: ContainerFilter| {
+        let engine = &engine;
+        async move {
+            let mut ids: Vec<String> = engine
+                .list_containers(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|container| container.id.as_str().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut both = vec![server.as_str().to_owned(), client.as_str().to_owned()];
+    both.sort();
+    assert_eq!(
+        attached(ContainerFilter::all().network(&network)).await,
+        both
+    );
+
     engine
         .disconnect_network(client.as_str(), &network)
         .await
         .unwrap();
+    assert_eq!(
+        attached(ContainerFilter::all().network(&network)).await,
+        [server.as_str()]
+    );
     let client_details = engine
         .inspect_container(client.as_str())
         .await
