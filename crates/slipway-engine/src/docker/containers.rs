@@ -161,6 +161,12 @@ fn host_config(spec: &ContainerSpec) -> HostConfig {
         nano_cpus: spec.resources.nano_cpus.map(to_i64),
         memory: spec.resources.memory_bytes.map(to_i64),
         restart_policy: Some(restart_policy(spec.restart)),
+        extra_hosts: (!spec.extra_hosts.is_empty()).then(|| {
+            spec.extra_hosts
+                .iter()
+                .map(|(name, address)| format!("{name}:{address}"))
+                .collect()
+        }),
         ..HostConfig::default()
     }
 }

@@ -37,6 +37,10 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
         (&network_id, network.as_str())
     );
     assert_eq!(details.labels, scope.labels());
+    let gateway = match details.gateways.as_slice() {
+        [gateway] => *gateway,
+        other => panic!("a bridge network has one gateway, not {other:?}"),
+    };
     let listed = engine
         .list_networks(&NetworkFilter::new().label(key, value))
         .await
@@ -57,6 +61,7 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
     let client_spec = ContainerSpec::new(&image)
         .name(scope.name("client"))
         .label(key, value)
+        .extra_host("the-host", gateway)
         .cmd(["sleep", "300"]);
     let client = engine.create_container(&client_spec).await.unwrap();
     engine
@@ -73,6 +78,13 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
     .await;
     assert_eq!(fetched, "served-over-the-network\n");
     retry_exec(&engine, server.as_str(), &["nslookup", "app"]).await;
+    let hosts = retry_exec(&engine, client.as_str(), &["cat", "/etc/hosts"]).await;
+    assert!(
+        hosts.lines().any(|line| line
+            .split_whitespace()
+            .eq([gateway.to_string().as_str(), "the-host"])),
+        "{hosts}"
+    );
 
     let client_details = engine
         .inspect_container(client.as_str())
