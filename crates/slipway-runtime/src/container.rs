@@ -10,7 +10,8 @@
 //! A spec's network is made (labelled as this runtime's) by the first replica that joins it,
 //! reused by every later one, and removed when the last container on it is removed. One lock
 //! orders making a network and creating a container on it against removing it, so a replica
-//! starting while the last one stops never finds its network gone.
+//! starting while the last one stops never finds its network gone. On its network a container
+//! reaches the host (the network's gateway) by the name [`HOST_ALIAS`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -21,7 +22,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use slipway_engine::{
     ContainerDetails, ContainerEngine, ContainerFilter, ContainerSpec, ContainerStatus,
-    EngineError, LogOptions, Port, PortBinding, Resources, RestartPolicy as EngineRestart,
+    EngineError, LogOptions, NetworkFilter, Port, PortBinding, Resources,
+    RestartPolicy as EngineRestart,
 };
 
 use crate::error::RuntimeError;
@@ -31,6 +33,10 @@ use crate::spec::{Labels, ReplicaSpec, RestartPolicy, Workload, matches_labels};
 
 /// The label every container of this runtime carries, set to `container`.
 pub const MANAGED_LABEL: &str = "dev.slipway.runtime";
+
+/// The name a container on a network reaches the host by: the network's gateway address, where
+/// the host serves whatever it offers the network's containers (Slipway's proxy).
+pub const HOST_ALIAS: &str = "slipway-host";
 
 /// Runs replicas as containers. Cheap to clone; clones share the network lock.
 #[derive(Debug, Clone)]
@@ -48,13 +54,47 @@ impl ContainerRuntime {
         }
     }
 
+    /// Makes network `name` unless it exists, labelled as this runtime's, and returns the host's
+    /// address on it (its gateway; `None` when the engine names none). A replica started on it
+    /// later finds it, whatever stops in between.
+    pub async fn prepare_network(&self, name: &str) -> Result<Option<IpAddr>, RuntimeError> {
+        let _networks = self.networks.lock().await;
+        self.ensure_network(name).await
+    }
+
+    /// Every network this runtime made, by name, with the host's address on it.
+    pub async fn network_gateways(&self) -> Result<Vec<(String, IpAddr)>, RuntimeError> {
+        let (key, value) = (MANAGED_LABEL, RuntimeKind::Container.as_str());
+        Ok(self
+            .engine
+            .list_networks(&NetworkFilter::new().label(key, value))
+            .await?
+            .into_iter()
+            .flat_map(|network| {
+                let name = network.name;
+                network
+                    .gateways
+                    .into_iter()
+                    .map(move |gateway| (name.clone(), gateway))
+            })
+            .collect())
+    }
+
+    /// [`prepare_network`](ContainerRuntime::prepare_network), under the caller's lock.
+    async fn ensure_network(&self, name: &str) -> Result<Option<IpAddr>, RuntimeError> {
+        // Idempotent: the first replica on the network makes it, later ones reuse it.
+        self.engine.create_network(name, &managed()).await?;
+        let network = self.engine.inspect_network(name).await?;
+        Ok(network.and_then(|network| network.gateways.first().copied()))
+    }
+
     /// Creates the container for `spec`, on its network (made when missing).
     async fn create(&self, spec: &ReplicaSpec, image: &str) -> Result<String, RuntimeError> {
         let _networks = self.networks.lock().await;
-        if let Some(network) = spec.network_name() {
-            // Idempotent: the first replica on the network makes it, later ones reuse it.
-            self.engine.create_network(network, &managed()).await?;
-        }
+        let gateway = match spec.network_name() {
+            Some(network) => self.ensure_network(network).await?,
+            None => None,
+        };
         if self.engine.inspect_container(spec.name()).await?.is_some() {
             return Err(RuntimeError::NameInUse {
                 replica: spec.name().to_owned(),
@@ -62,7 +102,7 @@ impl ContainerRuntime {
         }
         let created = self
             .engine
-            .create_container(&ContainerRuntime::container_spec(spec, image))
+            .create_container(&ContainerRuntime::container_spec(spec, image, gateway))
             .await;
         match created {
             Ok(id) => Ok(id.as_str().to_owned()),
@@ -114,8 +154,8 @@ impl ContainerRuntime {
         }
     }
 
-    /// The container to create for `spec`, running `image`.
-    fn container_spec(spec: &ReplicaSpec, image: &str) -> ContainerSpec {
+    /// The container to create for `spec`, running `image`, reaching the host at `gateway`.
+    fn container_spec(spec: &ReplicaSpec, image: &str, gateway: Option<IpAddr>) -> ContainerSpec {
         let mut container = ContainerSpec::new(image)
             .name(spec.name())
             .label(MANAGED_LABEL, RuntimeKind::Container.as_str())
@@ -142,6 +182,9 @@ impl ContainerRuntime {
         }
         if let Some(network) = spec.network_name() {
             container = container.network(network, spec.network_aliases().iter().cloned());
+        }
+        if let Some(gateway) = gateway {
+            container = container.extra_host(HOST_ALIAS, gateway);
         }
         container
     }

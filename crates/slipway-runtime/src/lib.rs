@@ -43,7 +43,7 @@ mod replica;
 mod runtime;
 mod spec;
 
-pub use container::{ContainerRuntime, MANAGED_LABEL};
+pub use container::{ContainerRuntime, HOST_ALIAS, MANAGED_LABEL};
 pub use error::RuntimeError;
 pub use process::{CgroupHierarchy, ProcessLimits, ProcessRuntime};
 pub use replica::{LogLine, LogStream, Replica, ReplicaId, ReplicaState, ReplicaStats};

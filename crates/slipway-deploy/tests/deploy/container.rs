@@ -5,6 +5,8 @@ use slipway_deploy::names::ServiceKey;
 use slipway_engine::{ContainerEngine, ExecSpec};
 
 use crate::scenarios;
+use slipway_runtime::HOST_ALIAS;
+
 use crate::support::{Flavor, Harness, hello_image, request};
 
 async fn harness() -> Harness {
@@ -74,6 +76,62 @@ async fn a_container_replica_reaches_another_service_of_its_environment_by_name(
     assert!(
         output.stdout.starts_with("200 ") && output.stdout.contains(r#""version":"peer-1""#),
         "hello fetched {url}: {output:?}\n{}",
+        harness.transcript()
+    );
+    let _ = harness.controller.stop_service(&peer).await;
+    harness.tear_down().await;
+}
+
+/// What a replica's `GET url` with `Host: host` answers, asked from inside the container.
+async fn call_from(container: &str, url: &str, host: &str) -> String {
+    let get = "require('http').get(process.argv[1], { headers: { host: process.argv[2] } }, (r) => \
+               { let body = ''; r.on('data', (d) => (body += d)); r.on('end', () => console.log(r.statusCode, body)); })\
+               .on('error', (e) => console.log('error', e.message))";
+    let engine = slipway_engine::testing::engine().await;
+    let output = engine
+        .exec(container, ExecSpec::new(["node", "-e", get, url, host]))
+        .await
+        .unwrap();
+    output.stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_container_calls_a_process_service_through_the_proxy_and_follows_its_switch() {
+    let harness = harness().await;
+    let hello = harness
+        .deploy(harness.hello(&[("APP_VERSION", "hello-1")]))
+        .await;
+    let peer = ServiceKey::new(&harness.key.project, &harness.key.environment, "peer");
+    let deploy_peer = |version: &'static str| {
+        let spec = Flavor::Process.hello(&[("APP_VERSION", version)]);
+        harness.controller.deploy(request(&peer, spec))
+    };
+    deploy_peer("peer-1").await.unwrap();
+
+    // The address a container replica's discovery variables name: the proxy, relayed on the
+    // host's address on the environment's network.
+    let url = format!("http://{HOST_ALIAS}:{}/version", harness.proxy().port());
+    let replica = harness.replicas_of(hello.release).await.remove(0);
+    let first = call_from(&replica.name, &url, &peer.internal_host()).await;
+    assert!(
+        first.starts_with("200 ") && first.contains(r#""version":"peer-1""#),
+        "hello called {url}: {first}\n{}",
+        harness.transcript()
+    );
+
+    // Containers are served the same way, the caller's own service included.
+    let own = call_from(&replica.name, &url, &harness.key.internal_host()).await;
+    assert!(
+        own.starts_with("200 ") && own.contains(r#""version":"hello-1""#),
+        "hello called itself through the proxy: {own}"
+    );
+
+    // A blue-green switch of the process service moves the container's next call.
+    deploy_peer("peer-2").await.unwrap();
+    let second = call_from(&replica.name, &url, &peer.internal_host()).await;
+    assert!(
+        second.starts_with("200 ") && second.contains(r#""version":"peer-2""#),
+        "after the switch: {second}\n{}",
         harness.transcript()
     );
     let _ = harness.controller.stop_service(&peer).await;
