@@ -1021,3 +1021,79 @@ fn process_limits_are_enforced_or_the_deploy_says_why_not() {
         other => panic!("unknown limits state {other}: {daemon}"),
     }
 }
+
+/// The engine's answer to a `docker` command (the CLI `scripts/install-test-tools` installs).
+fn docker(args: &[&str]) -> String {
+    let mut command = Command::new("docker");
+    // The engine `require_engine` found: DOCKER_HOST, else Podman's socket, else Docker's.
+    let podman = "/run/podman/podman.sock";
+    if std::env::var_os("DOCKER_HOST").is_none() && std::path::Path::new(podman).exists() {
+        command.env("DOCKER_HOST", format!("unix://{podman}"));
+    }
+    let output = command.args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A container replica is told to reach services at `slipway-host`, which is the proxy from
+/// inside it; the environment's network lasts as long as its containers.
+#[test]
+fn a_container_reaches_services_through_the_proxy_and_its_network_goes_with_it() {
+    crate::support::require_engine();
+    let project = project();
+    let config = project.read("slipway.toml");
+    project.write(
+        "slipway.toml",
+        &config.replace("port = 3000", "port = 3000\nruntime = \"container\""),
+    );
+    project.commit_all("containers");
+    let _cleanup = Cleanup(&project);
+    slipway(
+        &project,
+        &["deploy", "dev", "--build", "--env", "APP_VERSION=1"],
+    )
+    .success();
+    let proxy = proxy(&project);
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let container = status["services"][0]["replicas"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let network = format!("slipway-{}-dev", project.name());
+
+    let env = docker(&[
+        "inspect",
+        "--format",
+        "{{range .Config.Env}}{{println .}}{{end}}",
+        &container,
+    ]);
+    let url = format!("http://slipway-host:{}", proxy.port());
+    assert!(
+        env.lines()
+            .any(|line| line == format!("SLIPWAY_HELLO_URL={url}")),
+        "{env}"
+    );
+    let get = "require('http').get(process.env.SLIPWAY_HELLO_URL + '/version', \
+               { headers: { host: process.env.SLIPWAY_HELLO_HOST } }, (r) => \
+               { let body = ''; r.on('data', (d) => (body += d)); r.on('end', () => console.log(r.statusCode, body)); })";
+    let answer = docker(&["exec", &container, "node", "-e", get]);
+    assert!(
+        answer.starts_with("200 ") && answer.contains(r#""version":"1""#),
+        "{answer}"
+    );
+    let networks = || docker(&["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(
+        networks().lines().filter(|name| *name == network).count(),
+        1
+    );
+
+    slipway(&project, &["daemon", "stop", "--all"]).success();
+    assert!(
+        !networks().lines().any(|name| name == network),
+        "{network} outlived its last container"
+    );
+}
