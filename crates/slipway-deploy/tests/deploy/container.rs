@@ -137,3 +137,46 @@ async fn a_container_calls_a_process_service_through_the_proxy_and_follows_its_s
     let _ = harness.controller.stop_service(&peer).await;
     harness.tear_down().await;
 }
+
+/// A platform of its own (as a restarted daemon has), on the same engine.
+async fn another_platform(dir: &std::path::Path) -> slipway_deploy::LocalPlatform {
+    let runtime = slipway_runtime::ProcessRuntime::open(&dir.join("processes"))
+        .await
+        .unwrap();
+    let config = slipway_proxy::ProxyConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        slipway_proxy::ControlEndpoint::unix(dir.join("proxy.sock")),
+    );
+    let proxy = slipway_proxy::Proxy::start(config).await.unwrap();
+    slipway_deploy::LocalPlatform::new(runtime, proxy, None)
+        .with_engine(std::sync::Arc::new(slipway_engine::testing::engine().await))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_daemon_relays_to_the_networks_of_its_project_only() {
+    let harness = harness().await;
+    harness.deploy(harness.hello(&[])).await;
+    let engine = slipway_engine::testing::engine().await;
+    let network = engine
+        .inspect_network(&harness.key.network())
+        .await
+        .unwrap()
+        .expect("the environment's network");
+    let dir = tempfile::tempdir().unwrap();
+
+    let restarted = another_platform(dir.path()).await;
+    restarted.relay_project_networks(&harness.key.project).await;
+    let relayed: Vec<_> = restarted
+        .relay_addresses()
+        .into_iter()
+        .map(|address| address.ip())
+        .collect();
+    assert_eq!(relayed, network.gateways);
+
+    let other = another_platform(&dir.path().join("other")).await;
+    other.relay_project_networks("another-project").await;
+    assert_eq!(other.relay_addresses(), []);
+    restarted.proxy().shutdown().await;
+    other.proxy().shutdown().await;
+    harness.tear_down().await;
+}
