@@ -23,6 +23,7 @@ mod error;
 pub mod health;
 pub mod names;
 mod platform;
+mod relay;
 mod spec;
 pub mod strategy;
 pub mod traffic;

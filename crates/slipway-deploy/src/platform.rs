@@ -6,7 +6,7 @@
 //! same code whether it runs in a test beside an in-process proxy or in the command beside the
 //! daemon.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,6 +25,7 @@ use slipway_runtime::{
 use tokio::sync::OnceCell;
 
 use crate::error::{DeployError, RemoteErrorKind};
+use crate::relay::Relays;
 use crate::traffic::{TrafficEdit, apply_edit};
 
 /// The runtimes and the proxy, as the controller sees them.
@@ -97,6 +98,11 @@ pub struct LocalPlatform {
     container: Arc<OnceCell<ContainerRuntime>>,
     docker_host: Option<String>,
     proxy: Proxy,
+    /// The proxy as containers reach it, on each container network's gateway.
+    relays: Arc<Relays>,
+    /// The container networks whose containers this platform serves (by name), which it relays
+    /// the proxy to; another project's are not its business.
+    relayed: Arc<Mutex<BTreeSet<String>>>,
     /// The latest applies, so a drain can be waited for by version.
     applied: Arc<Mutex<VecDeque<Applied>>>,
 }
@@ -127,6 +133,8 @@ impl LocalPlatform {
             process,
             container: Arc::new(OnceCell::new()),
             docker_host,
+            relays: Arc::new(Relays::new(proxy.listen_addr())),
+            relayed: Arc::default(),
             proxy,
             applied: Arc::default(),
         }
@@ -173,23 +181,75 @@ impl LocalPlatform {
         Ok(self.runtime(runtime).await?.follow(replica, tail))
     }
 
+    /// Where containers reach the proxy now: one address per container network.
+    pub fn relay_addresses(&self) -> Vec<SocketAddr> {
+        self.relays.addresses()
+    }
+
+    /// Relays the proxy to the container networks named `slipway-PROJECT-…` that exist: the
+    /// networks of containers an earlier daemon of `project` left.
+    pub async fn relay_project_networks(&self, project: &str) {
+        let prefix = format!("slipway-{project}-");
+        if let Ok(runtime) = self.container_runtime().await
+            && let Ok(networks) = runtime.network_gateways().await
+        {
+            self.relayed_names().extend(
+                networks
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .filter(|name| name.starts_with(&prefix)),
+            );
+        }
+        self.sync_relays().await;
+    }
+
+    fn relayed_names(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.relayed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Offers the proxy on the gateway of each relayed network that exists, and no other: after
+    /// a replica joined or left one.
+    pub async fn sync_relays(&self) {
+        let runtime = match self.container_runtime().await {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                // A machine without an engine has no container to offer the proxy to.
+                tracing::debug!(%error, "no container engine: no relays");
+                return;
+            }
+        };
+        match runtime.network_gateways().await {
+            Ok(networks) => {
+                let mut relayed = self.relayed_names();
+                relayed.retain(|name| networks.iter().any(|(network, _)| network == name));
+                let gateways: Vec<_> = networks
+                    .into_iter()
+                    .filter(|(name, _)| relayed.contains(name))
+                    .map(|(_, gateway)| gateway)
+                    .collect();
+                self.relays.sync(&gateways);
+            }
+            Err(error) => tracing::warn!(%error, "cannot list the container networks"),
+        }
+    }
+
     async fn runtime(&self, kind: RuntimeKind) -> Result<&dyn Runtime, DeployError> {
         match kind {
             RuntimeKind::Process => Ok(&self.process),
-            RuntimeKind::Container => {
-                let runtime = self
-                    .container
-                    .get_or_try_init(|| async {
-                        let choice = EndpointChoice::Discover {
-                            docker_host: self.docker_host.clone(),
-                        };
-                        let engine = DockerEngine::connect(choice).await?;
-                        Ok::<_, RuntimeError>(ContainerRuntime::new(Arc::new(engine)))
-                    })
-                    .await?;
-                Ok(runtime)
-            }
+            RuntimeKind::Container => Ok(self.container_runtime().await?),
         }
+    }
+
+    async fn container_runtime(&self) -> Result<&ContainerRuntime, RuntimeError> {
+        self.container
+            .get_or_try_init(|| async {
+                let choice = EndpointChoice::Discover {
+                    docker_host: self.docker_host.clone(),
+                };
+                let engine = DockerEngine::connect(choice).await?;
+                Ok::<_, RuntimeError>(ContainerRuntime::new(Arc::new(engine)))
+            })
+            .await
     }
 }
 
@@ -200,6 +260,17 @@ impl Platform for LocalPlatform {
         runtime: RuntimeKind,
         spec: &ReplicaSpec,
     ) -> Result<Replica, DeployError> {
+        if runtime == RuntimeKind::Container
+            && let Some(network) = spec.network_name()
+        {
+            // The relay listens before the replica can call through it.
+            self.container_runtime()
+                .await?
+                .prepare_network(network)
+                .await?;
+            self.relayed_names().insert(network.to_owned());
+            self.sync_relays().await;
+        }
         Ok(self.runtime(runtime).await?.start(spec).await?)
     }
 
@@ -209,7 +280,12 @@ impl Platform for LocalPlatform {
         replica: &ReplicaId,
         grace: Duration,
     ) -> Result<(), DeployError> {
-        Ok(self.runtime(runtime).await?.stop(replica, grace).await?)
+        self.runtime(runtime).await?.stop(replica, grace).await?;
+        if runtime == RuntimeKind::Container {
+            // The last replica of an environment took its network, and the relay goes with it.
+            self.sync_relays().await;
+        }
+        Ok(())
     }
 
     async fn replicas(

@@ -242,6 +242,7 @@ pub struct ContainerSpec {
     pub(crate) resources: Resources,
     pub(crate) restart: RestartPolicy,
     pub(crate) healthcheck: Option<HealthCheck>,
+    pub(crate) extra_hosts: BTreeMap<String, std::net::IpAddr>,
 }
 
 impl ContainerSpec {
@@ -263,7 +264,18 @@ impl ContainerSpec {
             resources: Resources::default(),
             restart: RestartPolicy::No,
             healthcheck: None,
+            extra_hosts: BTreeMap::new(),
         }
+    }
+
+    /// Makes `name` resolve to `address` inside the container (its `/etc/hosts`).
+    pub fn extra_host(
+        mut self,
+        name: impl Into<String>,
+        address: std::net::IpAddr,
+    ) -> ContainerSpec {
+        self.extra_hosts.insert(name.into(), address);
+        self
     }
 
     /// Names the container (the engine generates a name otherwise).
@@ -489,6 +501,7 @@ pub struct ContainerSummary {
 pub struct ContainerFilter {
     pub(crate) labels: LabelSelectors,
     pub(crate) name: Option<String>,
+    pub(crate) network: Option<String>,
     pub(crate) include_stopped: bool,
 }
 
@@ -521,6 +534,12 @@ impl ContainerFilter {
     /// Only containers whose name contains this text (the engine's `name` filter).
     pub fn name(mut self, name: impl Into<String>) -> ContainerFilter {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Only containers attached to this network (a name or an id).
+    pub fn network(mut self, network: impl Into<String>) -> ContainerFilter {
+        self.network = Some(network.into());
         self
     }
 }

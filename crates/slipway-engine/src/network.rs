@@ -44,6 +44,8 @@ pub struct Network {
     pub labels: BTreeMap<String, String>,
     /// Whether it is cut off from the outside world.
     pub internal: bool,
+    /// The host's address on each of its subnets, which its containers reach the host by.
+    pub gateways: Vec<std::net::IpAddr>,
 }
 
 /// Which networks to list. Every condition must hold.

@@ -6,6 +6,12 @@
 //! the engine's CPU and memory limits and restart policy, and the service port published on
 //! 127.0.0.1 at a host port the engine picks. The engine's own health checks are never used:
 //! Slipway checks health over HTTP at the published address.
+//!
+//! A spec's network is made (labelled as this runtime's) by the first replica that joins it,
+//! reused by every later one, and removed when the last container on it is removed. One lock
+//! orders making a network and creating a container on it against removing it, so a replica
+//! starting while the last one stops never finds its network gone. On its network a container
+//! reaches the host (the network's gateway) by the name [`HOST_ALIAS`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -16,31 +22,140 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use slipway_engine::{
     ContainerDetails, ContainerEngine, ContainerFilter, ContainerSpec, ContainerStatus,
-    EngineError, LogOptions, Port, PortBinding, Resources, RestartPolicy as EngineRestart,
+    EngineError, LogOptions, NetworkFilter, Port, PortBinding, Resources,
+    RestartPolicy as EngineRestart,
 };
 
 use crate::error::RuntimeError;
 use crate::replica::{LogLine, LogStream, Replica, ReplicaId, ReplicaState, ReplicaStats};
 use crate::runtime::{Runtime, RuntimeKind};
-use crate::spec::{Labels, ReplicaSpec, RestartPolicy, Workload};
+use crate::spec::{Labels, ReplicaSpec, RestartPolicy, Workload, matches_labels};
 
 /// The label every container of this runtime carries, set to `container`.
 pub const MANAGED_LABEL: &str = "dev.slipway.runtime";
 
-/// Runs replicas as containers. Cheap to clone.
+/// The name a container on a network reaches the host by: the network's gateway address, where
+/// the host serves whatever it offers the network's containers (Slipway's proxy).
+pub const HOST_ALIAS: &str = "slipway-host";
+
+/// Runs replicas as containers. Cheap to clone; clones share the network lock.
 #[derive(Debug, Clone)]
 pub struct ContainerRuntime {
     engine: Arc<dyn ContainerEngine>,
+    networks: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ContainerRuntime {
     /// Runs replicas in `engine`.
     pub fn new(engine: Arc<dyn ContainerEngine>) -> ContainerRuntime {
-        ContainerRuntime { engine }
+        ContainerRuntime {
+            engine,
+            networks: Arc::default(),
+        }
     }
 
-    /// The container to create for `spec`, running `image`.
-    fn container_spec(spec: &ReplicaSpec, image: &str) -> ContainerSpec {
+    /// Makes network `name` unless it exists, labelled as this runtime's, and returns the host's
+    /// address on it (its gateway; `None` when the engine names none). A replica started on it
+    /// later finds it, whatever stops in between.
+    pub async fn prepare_network(&self, name: &str) -> Result<Option<IpAddr>, RuntimeError> {
+        let _networks = self.networks.lock().await;
+        self.ensure_network(name).await
+    }
+
+    /// Every network this runtime made, by name, with the host's address on it.
+    pub async fn network_gateways(&self) -> Result<Vec<(String, IpAddr)>, RuntimeError> {
+        let (key, value) = (MANAGED_LABEL, RuntimeKind::Container.as_str());
+        Ok(self
+            .engine
+            .list_networks(&NetworkFilter::new().label(key, value))
+            .await?
+            .into_iter()
+            .flat_map(|network| {
+                let name = network.name;
+                network
+                    .gateways
+                    .into_iter()
+                    .map(move |gateway| (name.clone(), gateway))
+            })
+            .collect())
+    }
+
+    /// [`prepare_network`](ContainerRuntime::prepare_network), under the caller's lock.
+    async fn ensure_network(&self, name: &str) -> Result<Option<IpAddr>, RuntimeError> {
+        // Idempotent: the first replica on the network makes it, later ones reuse it.
+        self.engine.create_network(name, &managed()).await?;
+        let network = self.engine.inspect_network(name).await?;
+        Ok(network.and_then(|network| network.gateways.first().copied()))
+    }
+
+    /// Creates the container for `spec`, on its network (made when missing).
+    async fn create(&self, spec: &ReplicaSpec, image: &str) -> Result<String, RuntimeError> {
+        let _networks = self.networks.lock().await;
+        let gateway = match spec.network_name() {
+            Some(network) => self.ensure_network(network).await?,
+            None => None,
+        };
+        if self.engine.inspect_container(spec.name()).await?.is_some() {
+            return Err(RuntimeError::NameInUse {
+                replica: spec.name().to_owned(),
+            });
+        }
+        let created = self
+            .engine
+            .create_container(&ContainerRuntime::container_spec(spec, image, gateway))
+            .await;
+        match created {
+            Ok(id) => Ok(id.as_str().to_owned()),
+            Err(error) => {
+                self.remove_unused(spec.network_name().map(str::to_owned))
+                    .await;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// The networks of this runtime that `container` is on.
+    async fn managed_networks(&self, container: &str) -> Result<Vec<String>, RuntimeError> {
+        let Some(details) = self.engine.inspect_container(container).await? else {
+            return Ok(Vec::new());
+        };
+        let mut managed_networks = Vec::new();
+        for network in details.networks.keys() {
+            let labels = self
+                .engine
+                .inspect_network(network)
+                .await?
+                .map(|network| network.labels);
+            if labels.is_some_and(|labels| matches_labels(&labels, &managed())) {
+                managed_networks.push(network.clone());
+            }
+        }
+        Ok(managed_networks)
+    }
+
+    /// Removes each of `networks` that no container is on any more. Best effort: a network
+    /// left behind is reused by the next replica, and the engine refuses to remove one in use.
+    async fn remove_unused(&self, networks: impl IntoIterator<Item = String>) {
+        let _networks = self.networks.lock().await;
+        for network in networks {
+            let users = self
+                .engine
+                .list_containers(&ContainerFilter::all().network(&network))
+                .await;
+            if !matches!(users, Ok(users) if users.is_empty()) {
+                continue;
+            }
+            match self.engine.remove_network(&network).await {
+                Ok(()) | Err(EngineError::NetworkNotFound { .. }) => {
+                    tracing::info!(%network, "removed the network its last container left");
+                }
+                Err(error) => tracing::warn!(%network, %error, "cannot remove an unused network"),
+            }
+        }
+    }
+
+    /// The container to create for `spec`, running `image`, reaching the host at `gateway`.
+    fn container_spec(spec: &ReplicaSpec, image: &str, gateway: Option<IpAddr>) -> ContainerSpec {
         let mut container = ContainerSpec::new(image)
             .name(spec.name())
             .label(MANAGED_LABEL, RuntimeKind::Container.as_str())
@@ -67,6 +182,9 @@ impl ContainerRuntime {
         }
         if let Some(network) = spec.network_name() {
             container = container.network(network, spec.network_aliases().iter().cloned());
+        }
+        if let Some(gateway) = gateway {
+            container = container.extra_host(HOST_ALIAS, gateway);
         }
         container
     }
@@ -124,6 +242,14 @@ fn loopback(host: SocketAddr) -> SocketAddr {
     }
 }
 
+/// The labels of what this runtime makes.
+fn managed() -> Labels {
+    Labels::from([(
+        MANAGED_LABEL.to_owned(),
+        RuntimeKind::Container.as_str().to_owned(),
+    )])
+}
+
 /// `Ok(())` for an error that says the container is already gone.
 fn gone_is_fine(result: Result<(), EngineError>) -> Result<(), RuntimeError> {
     match result {
@@ -177,26 +303,10 @@ impl Runtime for ContainerRuntime {
                 reference: reference.clone(),
             });
         }
-        if let Some(network) = spec.network_name() {
-            // Idempotent: the first replica on the network makes it.
-            let labels = Labels::from([(
-                MANAGED_LABEL.to_owned(),
-                RuntimeKind::Container.as_str().to_owned(),
-            )]);
-            self.engine.create_network(network, &labels).await?;
-        }
-        if self.engine.inspect_container(spec.name()).await?.is_some() {
-            return Err(RuntimeError::NameInUse {
-                replica: spec.name().to_owned(),
-            });
-        }
-        let id = self
-            .engine
-            .create_container(&ContainerRuntime::container_spec(spec, reference))
-            .await?;
+        let id = self.create(spec, reference).await?;
         let started = async {
-            self.engine.start_container(id.as_str()).await?;
-            let replica = self.replica(id.as_str()).await?;
+            self.engine.start_container(&id).await?;
+            let replica = self.replica(&id).await?;
             match replica {
                 Some(replica) if replica.address.port() != 0 => Ok(replica),
                 _ => Err(RuntimeError::NotPublished {
@@ -208,14 +318,19 @@ impl Runtime for ContainerRuntime {
         .await;
         if started.is_err() {
             // Best effort: the start error is what the caller needs to see.
-            let _ = self.engine.remove_container(id.as_str(), true).await;
+            let _ = self.engine.remove_container(&id, true).await;
+            self.remove_unused(spec.network_name().map(str::to_owned))
+                .await;
         }
         started
     }
 
     async fn stop(&self, replica: &ReplicaId, grace: Duration) -> Result<(), RuntimeError> {
+        let networks = self.managed_networks(replica.as_str()).await?;
         gone_is_fine(self.engine.stop_container(replica.as_str(), grace).await)?;
-        gone_is_fine(self.engine.remove_container(replica.as_str(), true).await)
+        gone_is_fine(self.engine.remove_container(replica.as_str(), true).await)?;
+        self.remove_unused(networks).await;
+        Ok(())
     }
 
     async fn list(&self, selector: &Labels) -> Result<Vec<Replica>, RuntimeError> {

@@ -61,6 +61,18 @@ pub enum RuntimeError {
         port: u16,
     },
 
+    /// A replica's cgroup could not be made or given its limits.
+    #[error("cannot confine replica {replica} to its limits at {}: {source}", path.display())]
+    Cgroup {
+        /// The replica.
+        replica: String,
+        /// The cgroup directory or interface file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The runtime's state directory cannot be read or written.
     #[error("cannot use the runtime's state at {}: {source}", path.display())]
     State {

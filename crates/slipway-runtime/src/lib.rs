@@ -43,9 +43,9 @@ mod replica;
 mod runtime;
 mod spec;
 
-pub use container::{ContainerRuntime, MANAGED_LABEL};
+pub use container::{ContainerRuntime, HOST_ALIAS, MANAGED_LABEL};
 pub use error::RuntimeError;
-pub use process::ProcessRuntime;
+pub use process::{CgroupHierarchy, ProcessLimits, ProcessRuntime};
 pub use replica::{LogLine, LogStream, Replica, ReplicaId, ReplicaState, ReplicaStats};
 pub use runtime::{Runtime, RuntimeKind};
 pub use spec::{

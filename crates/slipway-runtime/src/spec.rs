@@ -35,7 +35,9 @@ pub enum Workload {
 }
 
 /// CPU and memory limits. The container runtime has the engine enforce them; the process runtime
-/// reports use against them (it does not confine the process).
+/// confines each replica to them in a cgroup of its own where the machine's cgroup v2 hierarchy
+/// lets it (see [`ProcessLimits`](crate::ProcessLimits)), and otherwise only reports use against
+/// them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Resources {
     /// CPUs the replica may use (1.5 is one and a half).

@@ -117,6 +117,7 @@ pub async fn run(
         let _ = std::fs::remove_file(stale);
     }
     let (proxy, proxy_fallback_from) = start_proxy(&config, &paths).await?;
+    let process_limits = process.limits().clone();
     let platform = Arc::new(LocalPlatform::new(
         process,
         proxy.clone(),
@@ -128,6 +129,7 @@ pub async fn run(
         project: config.project.clone(),
         proxy: proxy.listen_addr(),
         proxy_fallback_from,
+        process_limits: Some(process_limits),
         state_dir: config.state_dir.clone(),
         started_at: jiff::Timestamp::now(),
     };

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use slipway_proxy::{BackendId, TableVersion};
-use slipway_runtime::{Labels, ReplicaId, ReplicaSpec, RuntimeKind};
+use slipway_runtime::{Labels, ProcessLimits, ReplicaId, ReplicaSpec, RuntimeKind};
 
 use crate::error::RemoteErrorKind;
 use crate::traffic::TrafficEdit;
@@ -131,6 +131,10 @@ pub struct DaemonStatus {
     /// for.
     #[serde(default)]
     pub proxy_fallback_from: Option<SocketAddr>,
+    /// Whether its process replicas are confined to their limits, and why not; `None` from a
+    /// daemon older than limits.
+    #[serde(default)]
+    pub process_limits: Option<ProcessLimits>,
     /// Its state directory.
     pub state_dir: PathBuf,
     /// When it started.

@@ -38,6 +38,8 @@ pub(super) async fn run(store: Arc<dyn Store>, platform: Arc<LocalPlatform>, pro
     let controller = Controller::new(store.clone(), platform.clone(), "daemon", log.clone());
     let autoscaling = Controller::new(store.clone(), platform.clone(), "autoscaler", log);
     let mut scaling: BTreeMap<ServiceKey, Scaling> = BTreeMap::new();
+    // Containers an earlier daemon left call other services through the relays it held.
+    platform.relay_project_networks(&project).await;
     let mut ticks = tokio::time::interval(ROUND);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for round in 1_u64.. {

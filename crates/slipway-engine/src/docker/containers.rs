@@ -161,6 +161,12 @@ fn host_config(spec: &ContainerSpec) -> HostConfig {
         nano_cpus: spec.resources.nano_cpus.map(to_i64),
         memory: spec.resources.memory_bytes.map(to_i64),
         restart_policy: Some(restart_policy(spec.restart)),
+        extra_hosts: (!spec.extra_hosts.is_empty()).then(|| {
+            spec.extra_hosts
+                .iter()
+                .map(|(name, address)| format!("{name}:{address}"))
+                .collect()
+        }),
         ..HostConfig::default()
     }
 }
@@ -379,10 +385,13 @@ pub(crate) async fn list(
     docker: &Docker,
     filter: &ContainerFilter,
 ) -> Result<Vec<ContainerSummary>, EngineError> {
-    let filters = list_filters(
+    let mut filters = list_filters(
         &filter.labels,
         filter.name.as_deref().map(|name| ("name", name)),
     );
+    if let Some(network) = &filter.network {
+        filters.insert("network".to_owned(), vec![network.clone()]);
+    }
     let options = ListContainersOptions {
         all: filter.include_stopped,
         filters: Some(filters),

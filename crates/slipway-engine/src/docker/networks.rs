@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
 use bollard::models::{
-    EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    EndpointSettings, Ipam, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
 };
 use bollard::query_parameters::ListNetworksOptions;
 
@@ -108,6 +108,7 @@ pub(crate) async fn inspect(
             found.driver,
             found.labels,
             found.internal,
+            found.ipam,
         ))),
         Err(error) => match translate(error, Doing::new("inspecting a network").network(network)) {
             EngineError::NetworkNotFound { .. } => Ok(None),
@@ -139,6 +140,7 @@ pub(crate) async fn list(
                 network.driver,
                 network.labels,
                 network.internal,
+                network.ipam,
             )
         })
         .filter(|network| filter.labels.matches(&network.labels))
@@ -152,6 +154,7 @@ fn network_of(
     driver: Option<String>,
     labels: Option<HashMap<String, String>>,
     internal: Option<bool>,
+    ipam: Option<Ipam>,
 ) -> Network {
     Network {
         id: NetworkId::new(id.unwrap_or_default()),
@@ -159,5 +162,15 @@ fn network_of(
         driver: driver.unwrap_or_default(),
         labels: label_map(labels),
         internal: internal.unwrap_or(false),
+        gateways: gateways(ipam),
     }
+}
+
+/// The gateway addresses of a network's subnets; one that does not parse is left out.
+fn gateways(ipam: Option<Ipam>) -> Vec<std::net::IpAddr> {
+    ipam.and_then(|ipam| ipam.config)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|config| config.gateway?.parse().ok())
+        .collect()
 }

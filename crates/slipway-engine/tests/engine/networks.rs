@@ -1,7 +1,9 @@
 //! Networks against the real engine: containers on one network reach each other by alias.
 
 use slipway_engine::testing::{TestScope, engine};
-use slipway_engine::{ContainerEngine, ContainerSpec, EngineError, ExecSpec, NetworkFilter};
+use slipway_engine::{
+    ContainerEngine, ContainerFilter, ContainerSpec, EngineError, ExecSpec, NetworkFilter,
+};
 
 use crate::support::base;
 
@@ -35,6 +37,10 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
         (&network_id, network.as_str())
     );
     assert_eq!(details.labels, scope.labels());
+    let gateway = match details.gateways.as_slice() {
+        [gateway] => *gateway,
+        other => panic!("a bridge network has one gateway, not {other:?}"),
+    };
     let listed = engine
         .list_networks(&NetworkFilter::new().label(key, value))
         .await
@@ -55,6 +61,7 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
     let client_spec = ContainerSpec::new(&image)
         .name(scope.name("client"))
         .label(key, value)
+        .extra_host("the-host", gateway)
         .cmd(["sleep", "300"]);
     let client = engine.create_container(&client_spec).await.unwrap();
     engine
@@ -71,6 +78,13 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
     .await;
     assert_eq!(fetched, "served-over-the-network\n");
     retry_exec(&engine, server.as_str(), &["nslookup", "app"]).await;
+    let hosts = retry_exec(&engine, client.as_str(), &["cat", "/etc/hosts"]).await;
+    assert!(
+        hosts.lines().any(|line| line
+            .split_whitespace()
+            .eq([gateway.to_string().as_str(), "the-host"])),
+        "{hosts}"
+    );
 
     let client_details = engine
         .inspect_container(client.as_str())
@@ -87,10 +101,35 @@ async fn containers_on_a_network_reach_each_other_by_alias() {
         "{endpoint:?}"
     );
 
+    let attached = |filter: ContainerFilter| {
+        let engine = &engine;
+        async move {
+            let mut ids: Vec<String> = engine
+                .list_containers(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|container| container.id.as_str().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut both = vec![server.as_str().to_owned(), client.as_str().to_owned()];
+    both.sort();
+    assert_eq!(
+        attached(ContainerFilter::all().network(&network)).await,
+        both
+    );
+
     engine
         .disconnect_network(client.as_str(), &network)
         .await
         .unwrap();
+    assert_eq!(
+        attached(ContainerFilter::all().network(&network)).await,
+        [server.as_str()]
+    );
     let client_details = engine
         .inspect_container(client.as_str())
         .await

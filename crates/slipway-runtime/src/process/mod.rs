@@ -13,6 +13,7 @@
 //! crashed and restarts loses no replica and leaves no orphan. Dropping a `ProcessRuntime` (its
 //! last clone) stops supervising but leaves the replicas running, for the next supervisor.
 
+mod cgroup;
 mod procfs;
 mod record;
 mod supervisor;
@@ -31,6 +32,8 @@ use futures::stream::BoxStream;
 use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{SysconfVar, sysconf};
 
+use self::cgroup::ReplicaCgroup;
+pub use self::cgroup::{CgroupHierarchy, ProcessLimits};
 use self::record::{Paths, Record};
 use self::supervisor::Supervised;
 use crate::error::RuntimeError;
@@ -55,14 +58,25 @@ pub struct ProcessRuntime {
 struct Inner {
     dir: PathBuf,
     _lock: Flock<File>,
+    limits: ProcessLimits,
     replicas: Mutex<BTreeMap<String, Arc<Supervised>>>,
 }
 
 impl ProcessRuntime {
     /// Becomes the supervisor of the replicas in `dir` (created if missing), adopting those an
-    /// earlier supervisor left. Fails with [`RuntimeError::Locked`] while another process
-    /// supervises `dir`. Must run inside a tokio runtime: each replica gets a task.
+    /// earlier supervisor left, and confines replicas to their limits where the machine's cgroup
+    /// v2 hierarchy lets it (see [`ProcessLimits::detect`]). Fails with [`RuntimeError::Locked`]
+    /// while another process supervises `dir`. Must run inside a tokio runtime: each replica
+    /// gets a task.
     pub async fn open(dir: &Path) -> Result<ProcessRuntime, RuntimeError> {
+        ProcessRuntime::open_in(dir, &CgroupHierarchy::system()).await
+    }
+
+    /// The same, with cgroups in `hierarchy` rather than the machine's.
+    pub async fn open_in(
+        dir: &Path,
+        hierarchy: &CgroupHierarchy,
+    ) -> Result<ProcessRuntime, RuntimeError> {
         let state_error = |source| RuntimeError::State {
             path: dir.to_owned(),
             source,
@@ -78,6 +92,11 @@ impl ProcessRuntime {
                 dir: dir.to_owned(),
             }
         })?;
+        // After the lock: a second supervisor of the directory must not move itself around.
+        let limits = ProcessLimits::detect(hierarchy);
+        if let ProcessLimits::NotEnforced { .. } = &limits {
+            tracing::warn!("{limits}");
+        }
         let mut replicas = BTreeMap::new();
         for entry in std::fs::read_dir(dir).map_err(state_error)? {
             let entry = entry.map_err(state_error)?;
@@ -89,7 +108,8 @@ impl ProcessRuntime {
             match paths.load() {
                 Ok(Some(record)) => {
                     tracing::info!(replica = %name, pgid = ?record.pgid, "adopting a replica");
-                    replicas.insert(name, Arc::new(Supervised::adopt(paths, record)));
+                    let cgroup = adopted_cgroup(&limits, &name, &record);
+                    replicas.insert(name, Arc::new(Supervised::adopt(paths, record, cgroup)));
                 }
                 Ok(None) => discard_unrecorded(&paths)?,
                 Err(error) => {
@@ -101,6 +121,7 @@ impl ProcessRuntime {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
                 _lock: lock,
+                limits,
                 replicas: Mutex::new(replicas),
             }),
         })
@@ -109,6 +130,11 @@ impl ProcessRuntime {
     /// The state directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// Whether replicas are confined to their limits, and why not when they are not.
+    pub fn limits(&self) -> &ProcessLimits {
+        &self.inner.limits
     }
 
     /// The path of a replica's output log, for people who want to `tail -f` it.
@@ -131,6 +157,15 @@ impl ProcessRuntime {
                 replica: replica.to_string(),
             })
     }
+}
+
+/// The cgroup of a replica an earlier supervisor started: the same group, its limits written
+/// again. One that cannot be set up leaves the replica running unconfined, as it may already be.
+fn adopted_cgroup(limits: &ProcessLimits, name: &str, record: &Record) -> Option<ReplicaCgroup> {
+    ReplicaCgroup::create(limits, name, record.spec.limits())
+        .inspect_err(|error| tracing::warn!(%error, "an adopted replica keeps running unconfined"))
+        .ok()
+        .flatten()
 }
 
 /// A replica directory without a record: a supervisor died between creating it and writing the
@@ -168,7 +203,8 @@ impl Runtime for ProcessRuntime {
             source,
         })?;
         let paths = Paths::new(&self.inner.dir, &name);
-        let supervised = Arc::new(Supervised::start(paths, spec.clone(), port)?);
+        let cgroup = ReplicaCgroup::create(&self.inner.limits, &name, spec.limits())?;
+        let supervised = Arc::new(Supervised::start(paths, spec.clone(), port, cgroup)?);
         let replica = replica_of(&supervised.record());
         self.replicas().insert(name, supervised);
         Ok(replica)

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::cgroup::ReplicaCgroup;
 use super::procfs;
 use super::record::{Paths, Record};
 use crate::error::RuntimeError;
@@ -47,6 +48,8 @@ pub(super) struct Supervised {
 #[derive(Debug)]
 struct Shared {
     paths: Paths,
+    /// The replica's cgroup, where its limits are enforced.
+    cgroup: Option<ReplicaCgroup>,
     record: Mutex<Record>,
     /// `Some(grace)` once a stop was asked for.
     stop: watch::Sender<Option<Duration>>,
@@ -62,11 +65,12 @@ enum Running {
 }
 
 impl Supervised {
-    /// Starts `spec` on `port` and supervises it.
+    /// Starts `spec` on `port`, in `cgroup` when it has one, and supervises it.
     pub(super) fn start(
         paths: Paths,
         spec: ReplicaSpec,
         port: u16,
+        cgroup: Option<ReplicaCgroup>,
     ) -> Result<Supervised, RuntimeError> {
         let record = Record {
             spec,
@@ -83,15 +87,21 @@ impl Supervised {
         // Recorded before the spawn: a supervisor dying in between leaves a record without a
         // group, and its successor finds the child by its marker.
         paths.save(&record)?;
-        let child = spawn(&paths, &record.spec, port)?;
-        let shared = Shared::new(paths, record);
+        let child = match spawn(&paths, &record.spec, port, cgroup.as_ref()) {
+            Ok(child) => child,
+            Err(error) => {
+                cgroup.iter().for_each(ReplicaCgroup::remove);
+                return Err(error);
+            }
+        };
+        let shared = Shared::new(paths, record, cgroup);
         shared.update(|record| record.pgid = child.id().and_then(|id| i32::try_from(id).ok()))?;
         Ok(Supervised::run(shared, Some(Running::Child(child))))
     }
 
     /// Takes over a replica an earlier supervisor left: a group that still runs is adopted, one
     /// that is gone is restarted as its policy says, as if it had just exited.
-    pub(super) fn adopt(paths: Paths, record: Record) -> Supervised {
+    pub(super) fn adopt(paths: Paths, record: Record, cgroup: Option<ReplicaCgroup>) -> Supervised {
         let running = match record.pgid {
             Some(pgid) if group_alive(pgid) => Some(Running::Adopted),
             _ => {
@@ -104,7 +114,7 @@ impl Supervised {
             }
         };
         let exited_before = matches!(record.state, ReplicaState::Exited { .. });
-        let shared = Shared::new(paths, record);
+        let shared = Shared::new(paths, record, cgroup);
         if exited_before {
             return Supervised::run(shared, None);
         }
@@ -147,6 +157,7 @@ impl Supervised {
         if let Some(pgid) = self.shared.record().pgid {
             terminate(pgid, None, Duration::ZERO).await;
         }
+        self.shared.release_cgroup();
     }
 }
 
@@ -166,9 +177,10 @@ impl Drop for Supervised {
 }
 
 impl Shared {
-    fn new(paths: Paths, record: Record) -> Shared {
+    fn new(paths: Paths, record: Record, cgroup: Option<ReplicaCgroup>) -> Shared {
         Shared {
             paths,
+            cgroup,
             record: Mutex::new(record),
             stop: watch::Sender::new(None),
         }
@@ -191,6 +203,11 @@ impl Shared {
         self.paths.save(&record)
     }
 
+    /// Removes the replica's cgroup, once nothing of it runs.
+    fn release_cgroup(&self) {
+        self.cgroup.iter().for_each(ReplicaCgroup::remove);
+    }
+
     /// Like [`update`](Shared::update), for the supervisor task, which has no caller to report
     /// to: a record that cannot be saved only costs a restarted supervisor its knowledge.
     fn note(&self, change: impl FnOnce(&mut Record)) {
@@ -201,8 +218,13 @@ impl Shared {
 }
 
 /// Spawns the replica's command as the leader of a new process group, its output appended to
-/// the replica's log.
-fn spawn(paths: &Paths, spec: &ReplicaSpec, port: u16) -> Result<Child, RuntimeError> {
+/// the replica's log, inside `cgroup` when it has one.
+fn spawn(
+    paths: &Paths,
+    spec: &ReplicaSpec,
+    port: u16,
+    cgroup: Option<&ReplicaCgroup>,
+) -> Result<Child, RuntimeError> {
     let Workload::Command {
         command,
         working_dir,
@@ -237,9 +259,21 @@ fn spawn(paths: &Paths, spec: &ReplicaSpec, port: u16) -> Result<Child, RuntimeE
         .split_once('=')
         .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .unwrap_or_default();
-    Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
+    let mut shell = Command::new("/bin/sh");
+    match cgroup {
+        // The shell enters the group (writing 0 to `cgroup.procs` moves the writer) and only
+        // then execs the command, keeping its pid and process group: the program never runs
+        // outside its limits, and everything it forks starts inside them. Writing the child's pid
+        // from here after the spawn would leave a window in which it runs, and forks, unconfined;
+        // a `pre_exec` hook would need unsafe code, which the project denies.
+        Some(cgroup) => shell
+            .arg("-c")
+            .arg(ENTER_CGROUP)
+            .arg(cgroup.procs())
+            .arg(command),
+        None => shell.arg("-c").arg(command),
+    };
+    shell
         .current_dir(working_dir)
         .envs(spec.env())
         .env("PORT", port.to_string())
@@ -253,6 +287,9 @@ fn spawn(paths: &Paths, spec: &ReplicaSpec, port: u16) -> Result<Child, RuntimeE
         .spawn()
         .map_err(spawn_failed)
 }
+
+/// The script that enters the cgroup whose `cgroup.procs` is `$0` and runs the command `$1`.
+const ENTER_CGROUP: &str = r#"echo 0 >"$0" || { echo "slipway: cannot enter the replica's cgroup ($0)" >&2; exit 125; }; exec /bin/sh -c "$1""#;
 
 /// Watches the replica until it is stopped, restarting it as its policy says.
 async fn supervise(shared: Arc<Shared>, mut running: Running) {
@@ -294,6 +331,7 @@ async fn supervise(shared: Arc<Shared>, mut running: Running) {
                 record.pgid = None;
                 record.state = ReplicaState::Exited { status };
             });
+            shared.release_cgroup();
             return;
         }
         shared.note(|record| {
@@ -307,7 +345,12 @@ async fn supervise(shared: Arc<Shared>, mut running: Running) {
         backoff = (backoff * 2).min(MAX_BACKOFF);
         consecutive += 1;
         let record = shared.record();
-        match spawn(&shared.paths, &record.spec, record.port) {
+        match spawn(
+            &shared.paths,
+            &record.spec,
+            record.port,
+            shared.cgroup.as_ref(),
+        ) {
             Ok(child) => {
                 shared.note(|record| {
                     record.pgid = child.id().and_then(|id| i32::try_from(id).ok());
@@ -319,6 +362,7 @@ async fn supervise(shared: Arc<Shared>, mut running: Running) {
             Err(error) => {
                 tracing::warn!(%error, "cannot restart a replica");
                 shared.note(|record| record.state = ReplicaState::Exited { status: None });
+                shared.release_cgroup();
                 return;
             }
         }

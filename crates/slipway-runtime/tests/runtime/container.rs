@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use slipway_engine::testing::{TestScope, busybox_image, engine};
-use slipway_engine::{BuildEvent, BuildSpec, ContainerEngine, ContainerFilter};
+use slipway_engine::{BuildEvent, BuildSpec, ContainerEngine, ContainerFilter, NetworkFilter};
 use slipway_runtime::{
     ContainerRuntime, Labels, MANAGED_LABEL, ReplicaSpec, ReplicaState, Resources, Runtime,
     RuntimeError, Workload,
@@ -181,4 +181,49 @@ async fn a_missing_image_and_a_command_are_refused() {
         runtime.stats(&unknown).await,
         Err(RuntimeError::NotFound { .. })
     ));
+}
+
+#[tokio::test]
+async fn an_environment_network_is_shared_while_a_container_remains_and_removed_with_the_last() {
+    let engine = Arc::new(engine().await);
+    let scope = TestScope::new(&engine, "container_network_lifetime");
+    let image = httpd_image(engine.as_ref(), &scope).await;
+    let runtime = ContainerRuntime::new(engine.clone());
+    let network = scope.name("env-net");
+    let named = |name: &str| spec(&scope, name, &image).network(&network, [name.to_owned()]);
+    let networks_named = || async {
+        engine
+            .list_networks(&NetworkFilter::new().name(&network))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|found| found.name == network)
+            .count()
+    };
+
+    let first = runtime.start(&named("first")).await.unwrap();
+    let second = runtime.start(&named("second")).await.unwrap();
+    assert_eq!(
+        networks_named().await,
+        1,
+        "the second replica reuses the network"
+    );
+
+    runtime.stop(&first.id, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        networks_named().await,
+        1,
+        "a container still uses the network"
+    );
+    let third = runtime.start(&named("third")).await.unwrap();
+    runtime.stop(&second.id, Duration::ZERO).await.unwrap();
+    assert_eq!(networks_named().await, 1);
+
+    runtime.stop(&third.id, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        networks_named().await,
+        0,
+        "the last container took the network with it"
+    );
+    assert!(engine.inspect_network(&network).await.unwrap().is_none());
 }

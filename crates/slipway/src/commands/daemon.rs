@@ -121,6 +121,9 @@ async fn show(global: &GlobalArgs, json: bool) -> Result<ExitCode, Failure> {
         if let Some(busy) = status.proxy_fallback_from {
             print_line(&output::dim(&format!("         ({busy} was in use)")));
         }
+        if let Some(limits) = &status.process_limits {
+            print_line(&format!("limits:  {limits}"));
+        }
         print_line(&format!(
             "log:     {}",
             DaemonPaths::new(&status.state_dir).log().display()

@@ -17,7 +17,7 @@ use slipway_deploy::{
     HealthProbe, Platform, ReleaseSpec, RemoteErrorKind, ServiceKey, config_hash, directory_hash,
 };
 use slipway_engine::ImageDetails;
-use slipway_runtime::{RuntimeKind, Workload};
+use slipway_runtime::{HOST_ALIAS, ProcessLimits, RuntimeKind, Workload};
 use slipway_scan::{Clearance, RequiredGate};
 use slipway_store::{Artifact, BuildQuery, BuildStatus, Revision, Scan, ScanVerdict, Store};
 
@@ -74,6 +74,7 @@ pub(crate) async fn run(
         }
     };
     let client = daemon(&target, status).await?;
+    warn_unconfined(runtime, service.resources, client.status(), status);
     let mut plan = service.deploy.clone();
     if let Some(strategy) = args.strategy {
         plan.strategy = match strategy {
@@ -123,6 +124,22 @@ pub(crate) async fn run(
         ])?;
     }
     finish(&target, &report, client.proxy_address(), args.json)
+}
+
+/// Says, once per deploy, that a process release's limits will not be enforced, and why.
+fn warn_unconfined(
+    runtime: RuntimeKind,
+    resources: slipway_config::Limits,
+    daemon: &slipway_deploy::DaemonStatus,
+    status: Status,
+) {
+    let limited = resources.cpus.is_some() || resources.memory_bytes.is_some();
+    if runtime == RuntimeKind::Process
+        && limited
+        && let Some(limits @ ProcessLimits::NotEnforced { .. }) = &daemon.process_limits
+    {
+        status.warn(limits);
+    }
 }
 
 /// Deploys; when the daemon is converging a release a killed command left, waits for it.
@@ -448,29 +465,24 @@ fn latest_build(target: &Target) -> Result<String, Failure> {
 
 /// Variables that tell a replica where the other services of its environment answer: the
 /// proxy's URL, and for each service `SLIPWAY_<NAME>_URL` (the proxy) with
-/// `SLIPWAY_<NAME>_HOST` (the `Host` header that routes to it). A container cannot reach the
-/// proxy on the host's loopback address, so a container replica's `SLIPWAY_<NAME>_URL` is
-/// `http://NAME:PORT` on the network the environment's containers share.
+/// `SLIPWAY_<NAME>_HOST` (the `Host` header that routes to it). A container replica reaches the
+/// proxy at `slipway-host` (its network's gateway, where the daemon relays the proxy), so its calls
+/// are routed, weighted and switched like every other.
 fn discovery(
     target: &Target,
     proxy: std::net::SocketAddr,
     runtime: RuntimeKind,
 ) -> Result<BTreeMap<String, String>, Failure> {
-    let proxy_url = format!("http://{proxy}");
+    let proxy_url = match runtime {
+        RuntimeKind::Process => format!("http://{proxy}"),
+        // Inside a container, loopback is the container itself: the daemon relays the proxy's
+        // port on the host's address on the environment's network, which this name resolves to.
+        RuntimeKind::Container => format!("http://{HOST_ALIAS}:{}", proxy.port()),
+    };
     let mut env = BTreeMap::from([("SLIPWAY_PROXY_URL".to_owned(), proxy_url.clone())]);
     for name in target.config.service_names() {
         let key = ServiceKey::new(&target.key.project, &target.key.environment, name);
-        let url = match runtime {
-            RuntimeKind::Process => proxy_url.clone(),
-            RuntimeKind::Container => {
-                let port = target.config.service(name, &target.key.environment)?.port;
-                match port {
-                    Some(port) => format!("http://{name}:{port}"),
-                    None => continue,
-                }
-            }
-        };
-        env.insert(discovery_variable(name, "URL"), url);
+        env.insert(discovery_variable(name, "URL"), proxy_url.clone());
         env.insert(discovery_variable(name, "HOST"), key.internal_host());
     }
     Ok(env)

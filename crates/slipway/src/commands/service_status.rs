@@ -8,6 +8,7 @@ use slipway_deploy::names::{ServiceKey, pool_release};
 use slipway_deploy::strategy::ControllerState;
 use slipway_deploy::{DaemonClient, Platform, ReleaseSpec};
 use slipway_proxy::{HealthState, UpstreamHealth, VersionedTable};
+use slipway_runtime::{ProcessLimits, RuntimeKind};
 use slipway_store::{
     Release, ReleaseId, ReleaseQuery, ReleaseStatus, Revision, ServiceState, Store,
 };
@@ -39,6 +40,9 @@ struct ServiceStatus {
     wanted_replicas: Option<u32>,
     replicas: Vec<ReplicaStatus>,
     traffic: Vec<Share>,
+    /// Whether the CPU and memory limits of its process replicas are enforced; `None` for
+    /// containers (the engine enforces them) and for services without limits.
+    limits: Option<ProcessLimits>,
 }
 
 #[derive(Debug, Serialize)]
@@ -177,13 +181,18 @@ async fn service_status(
         .map_err(|error| Failure::new(error.to_string()))?;
     let mut replicas = Vec::new();
     let mut traffic = Vec::new();
+    let mut limits = None;
     if let (Some(client), Some((routes, health))) = (daemon, views) {
-        let runtime = [serving.as_ref().map(|(release, _)| release), progress]
+        let spec = [serving.as_ref().map(|(release, _)| release), progress]
             .into_iter()
             .flatten()
-            .find_map(|release| ReleaseSpec::of(release).ok())
-            .map(|spec| spec.runtime);
-        if let Some(runtime) = runtime {
+            .find_map(|release| ReleaseSpec::of(release).ok());
+        limits = spec
+            .as_ref()
+            .filter(|spec| spec.runtime == RuntimeKind::Process)
+            .filter(|spec| spec.resources.cpus.is_some() || spec.resources.memory_bytes.is_some())
+            .and_then(|_| client.status().process_limits.clone());
+        if let Some(runtime) = spec.map(|spec| spec.runtime) {
             for replica in client.replicas(runtime, &key.labels()).await? {
                 let release = slipway_deploy::names::release_of(&replica.labels);
                 let health = health
@@ -238,6 +247,7 @@ async fn service_status(
         wanted_replicas: state.map(|state| state.replicas),
         replicas,
         traffic,
+        limits,
     })
 }
 
@@ -338,6 +348,18 @@ fn print(report: &Report) {
                 })
                 .collect();
             print_line(&format!("  traffic  {}", split.join(", ")));
+        }
+        match &service.limits {
+            Some(limits @ ProcessLimits::NotEnforced { .. }) => {
+                print_line(&format!(
+                    "  limits   {}",
+                    output::caution(&limits.to_string())
+                ));
+            }
+            Some(limits @ ProcessLimits::Enforced { .. }) => {
+                print_line(&format!("  limits   {}", output::dim(&limits.to_string())));
+            }
+            None => {}
         }
         for replica in &service.replicas {
             let health = match replica.health {

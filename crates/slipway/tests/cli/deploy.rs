@@ -985,3 +985,158 @@ impl Load {
         std::mem::take(&mut *self.report.lock().unwrap())
     }
 }
+
+/// A process service with limits: where this machine's cgroup v2 hierarchy is delegated, the
+/// replica runs in its own group under them; where not, the deploy says why once, and `status`
+/// and `daemon status` show it. The test follows what the daemon found and says which it is.
+#[test]
+fn process_limits_are_enforced_or_the_deploy_says_why_not() {
+    let project = project();
+    let _cleanup = Cleanup(&project);
+    let config = project.read("slipway.toml").replace(
+        "[services.hello.health]",
+        "[services.hello.resources]\ncpus = 0.5\nmemory = \"256Mi\"\n\n[services.hello.health]",
+    );
+    project.write("slipway.toml", &config);
+    project.commit_all("limits");
+
+    let deployed = slipway(&project, &["deploy", "dev"]).success();
+    let daemon = json(slipway(&project, &["daemon", "status", "--json"]));
+    let limits = &daemon["process_limits"];
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let service = &status["services"][0];
+    assert_eq!(&service["limits"], limits);
+    let shown = slipway(&project, &["status", "dev"]).success().stdout;
+    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").is_file();
+    match limits["state"].as_str().unwrap() {
+        "not_enforced" => {
+            let reason = limits["reason"].as_str().unwrap();
+            eprintln!("this machine does not confine process replicas: {reason}");
+            if !unified {
+                assert!(
+                    reason.contains("cgroup v1") || reason.contains("hybrid"),
+                    "{reason}"
+                );
+            }
+            let warning = format!(
+                "warning: limits not applied to process replicas: {reason}; use runtime = \"container\""
+            );
+            assert_eq!(
+                deployed.stderr.matches(&warning).count(),
+                1,
+                "said once: {}",
+                deployed.stderr
+            );
+            assert!(
+                shown.contains("limits not applied to process replicas"),
+                "{shown}"
+            );
+        }
+        "enforced" => {
+            eprintln!(
+                "this machine confines process replicas under {}",
+                limits["base"]
+            );
+            assert!(unified, "enforced without a cgroup v2 mount");
+            assert!(
+                !deployed.stderr.contains("limits not applied"),
+                "{}",
+                deployed.stderr
+            );
+            let address = service["replicas"][0]["address"].as_str().unwrap();
+            let port = address.rsplit_once(':').unwrap().1;
+            let pid = node_of_replica(port);
+            let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+            let group = own.trim_end().rsplit_once("::").unwrap().1.to_owned();
+            assert!(
+                group.contains("/replica-") && group.ends_with("-r1-1"),
+                "{own}"
+            );
+            let dir = format!("/sys/fs/cgroup{group}");
+            let read = |file: &str| std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+            assert_eq!(read("memory.max").trim(), (256u64 << 20).to_string());
+            assert_eq!(read("cpu.max").trim(), "50000 100000");
+            assert!(
+                shown.contains("limits applied to process replicas"),
+                "{shown}"
+            );
+        }
+        other => panic!("unknown limits state {other}: {daemon}"),
+    }
+}
+
+/// The engine's answer to a `docker` command (the CLI `scripts/install-test-tools` installs).
+fn docker(args: &[&str]) -> String {
+    let mut command = Command::new("docker");
+    // The engine `require_engine` found: DOCKER_HOST, else Podman's socket, else Docker's.
+    let podman = "/run/podman/podman.sock";
+    if std::env::var_os("DOCKER_HOST").is_none() && std::path::Path::new(podman).exists() {
+        command.env("DOCKER_HOST", format!("unix://{podman}"));
+    }
+    let output = command.args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A container replica is told to reach services at `slipway-host`, which is the proxy from
+/// inside it; the environment's network lasts as long as its containers.
+#[test]
+fn a_container_reaches_services_through_the_proxy_and_its_network_goes_with_it() {
+    crate::support::require_engine();
+    let project = project();
+    let config = project.read("slipway.toml");
+    project.write(
+        "slipway.toml",
+        &config.replace("port = 3000", "port = 3000\nruntime = \"container\""),
+    );
+    project.commit_all("containers");
+    let _cleanup = Cleanup(&project);
+    slipway(
+        &project,
+        &["deploy", "dev", "--build", "--env", "APP_VERSION=1"],
+    )
+    .success();
+    let proxy = proxy(&project);
+    let status = json(slipway(&project, &["status", "dev", "--json"]));
+    let container = status["services"][0]["replicas"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let network = format!("slipway-{}-dev", project.name());
+
+    let env = docker(&[
+        "inspect",
+        "--format",
+        "{{range .Config.Env}}{{println .}}{{end}}",
+        &container,
+    ]);
+    let url = format!("http://slipway-host:{}", proxy.port());
+    assert!(
+        env.lines()
+            .any(|line| line == format!("SLIPWAY_HELLO_URL={url}")),
+        "{env}"
+    );
+    let get = "require('http').get(process.env.SLIPWAY_HELLO_URL + '/version', \
+               { headers: { host: process.env.SLIPWAY_HELLO_HOST } }, (r) => \
+               { let body = ''; r.on('data', (d) => (body += d)); r.on('end', () => console.log(r.statusCode, body)); })";
+    let answer = docker(&["exec", &container, "node", "-e", get]);
+    assert!(
+        answer.starts_with("200 ") && answer.contains(r#""version":"1""#),
+        "{answer}"
+    );
+    let networks = || docker(&["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(
+        networks().lines().filter(|name| *name == network).count(),
+        1
+    );
+
+    slipway(&project, &["daemon", "stop", "--all"]).success();
+    assert!(
+        !networks().lines().any(|name| name == network),
+        "{network} outlived its last container"
+    );
+}
