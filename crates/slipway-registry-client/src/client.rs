@@ -158,15 +158,18 @@ impl RegistryClient {
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        match Challenge::parse(&header) {
+        // The retry goes with what the challenge got, even a token too short-lived to cache.
+        let retried = match Challenge::parse(&header) {
             Some(Challenge::Basic) => self.accept_basic(sent.as_deref())?,
             Some(Challenge::Bearer {
                 realm,
                 service,
                 scope: asked,
             }) => {
-                self.fetch_token(&realm, service.as_deref(), scope, asked.as_deref())
+                let token = self
+                    .fetch_token(&realm, service.as_deref(), scope, asked.as_deref())
                     .await?;
+                format!("Bearer {token}")
             }
             None if header.is_empty() => return Err(self.unauthorized()),
             None => {
@@ -175,12 +178,11 @@ impl RegistryClient {
                     challenge: header,
                 });
             }
-        }
-        let retried = self.authorization(scope);
-        if retried.is_none() || retried == sent {
+        };
+        if sent.as_deref() == Some(retried.as_str()) {
             return Err(self.unauthorized());
         }
-        let response = self.send_once(request, retried.as_deref()).await?;
+        let response = self.send_once(request, Some(&retried)).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(self.unauthorized());
         }
@@ -239,8 +241,8 @@ impl RegistryClient {
         None
     }
 
-    /// The registry asked for Basic credentials: send them from now on.
-    fn accept_basic(&self, sent: Option<&str>) -> Result<(), ClientError> {
+    /// The registry asked for Basic credentials: send them from now on. Returns the header.
+    fn accept_basic(&self, sent: Option<&str>) -> Result<String, ClientError> {
         let header = self.basic_header().ok_or_else(|| self.unauthorized())?;
         if sent == Some(header.as_str()) {
             return Err(self.unauthorized());
@@ -249,7 +251,7 @@ impl RegistryClient {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .basic = true;
-        Ok(())
+        Ok(header)
     }
 
     fn basic_header(&self) -> Option<String> {
@@ -267,14 +269,14 @@ impl RegistryClient {
     }
 
     /// Gets a token for `scope` (and the `asked` scope of the challenge, when it differs) from
-    /// `realm` and caches it under `scope`.
+    /// `realm`, caches it under `scope` for as long as it lives, and returns it.
     async fn fetch_token(
         &self,
         realm: &str,
         service: Option<&str>,
         scope: &str,
         asked: Option<&str>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<String, ClientError> {
         let mut scopes = vec![scope];
         scopes.extend(asked.filter(|asked| *asked != scope));
         let mut form = form_urlencoded::Serializer::new(String::new());
@@ -344,16 +346,19 @@ impl RegistryClient {
             .or(answer.access_token)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| token_error("no `token` nor `access_token`".to_owned()))?;
-        let lifetime = answer
-            .expires_in
-            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
-        let renew_at = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
+        let renew_at = Instant::now() + usable_for(answer.expires_in);
         self.auth
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .tokens
-            .insert(scope.to_owned(), CachedToken { value, renew_at });
-        Ok(())
+            .insert(
+                scope.to_owned(),
+                CachedToken {
+                    value: value.clone(),
+                    renew_at,
+                },
+            );
+        Ok(value)
     }
 
     /// A response's whole body.
@@ -425,6 +430,14 @@ impl RegistryClient {
             cause: error_chain(error),
         }
     }
+}
+
+/// How long a token whose service said `expires_in` may be sent: its lifetime (the spec's
+/// default when not said) less the margin, so that a registry never sees it expire in flight.
+fn usable_for(expires_in: Option<u64>) -> Duration {
+    expires_in
+        .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs)
+        .saturating_sub(TOKEN_MARGIN)
 }
 
 /// The `message`s of a distribution-spec error body, or its first line.
@@ -515,6 +528,23 @@ pub(crate) fn manifest_accept() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_used_until_shortly_before_they_expire() {
+        for (expires_in, usable) in [
+            (None, 55),
+            (Some(300), 295),
+            (Some(60), 55),
+            (Some(5), 0),
+            (Some(0), 0),
+        ] {
+            assert_eq!(
+                usable_for(expires_in),
+                Duration::from_secs(usable),
+                "{expires_in:?}"
+            );
+        }
+    }
 
     #[test]
     fn docker_hub_is_reached_on_its_api_host_and_others_as_named() {
