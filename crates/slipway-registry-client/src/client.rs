@@ -423,7 +423,7 @@ impl RegistryClient {
         }
     }
 
-    fn unreachable(&self, doing: &str, error: &dyn std::error::Error) -> ClientError {
+    pub(crate) fn unreachable(&self, doing: &str, error: &dyn std::error::Error) -> ClientError {
         ClientError::Unreachable {
             registry: self.registry.clone(),
             doing: doing.to_owned(),

@@ -11,6 +11,8 @@
 //!   `Bearer` challenges (the token flow, tokens cached by scope), and pushes and pulls bundles
 //!   ([`RegistryClient::push_bundle`], [`RegistryClient::pull_bundle`]) in the form the
 //!   embedded registry keeps them.
+//! - [`RegistryClient::pull_image`] pulls a container image (one platform of an index) into an
+//!   OCI image layout, for scanning without a container engine.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +33,7 @@ mod client;
 mod credentials;
 mod distribution;
 mod error;
+mod image;
 pub mod key;
 mod lookup;
 
@@ -38,4 +41,5 @@ pub use challenge::Challenge;
 pub use client::{RegistryClient, Transport};
 pub use credentials::{Credentials, Secret, Source};
 pub use error::{ClientError, CredentialError};
+pub use image::{Platform, PulledImage};
 pub use lookup::{Environment, find_credentials};

@@ -22,7 +22,8 @@ use slipway_registry_client::{
 };
 use tokio::net::TcpListener;
 
-use crate::support::{annotations, bundle_tar};
+use crate::image::assert_layout_of;
+use crate::support::{TestImage, annotations, bundle_tar};
 
 const SERVICE: &str = "token-test-registry";
 const USER: &str = "robot";
@@ -114,6 +115,25 @@ impl TokenRegistry {
 
     fn token_requests(&self) -> Vec<TokenRequest> {
         self.state.lock().unwrap().token_requests.clone()
+    }
+
+    /// Stores `image` as `repository:tag`, as a push would have.
+    fn hold(&self, image: &TestImage, repository: &str, tag: &str) {
+        let mut state = self.state.lock().unwrap();
+        for blob in image.blobs() {
+            state.blobs.insert(Digest::sha256(&blob).to_string(), blob);
+        }
+        for manifest in std::iter::once(&image.index)
+            .chain(image.images.values().map(|(manifest, _, _)| manifest))
+        {
+            state.manifests.insert(
+                format!("{repository}:{}", Digest::sha256(manifest)),
+                manifest.clone(),
+            );
+        }
+        state
+            .manifests
+            .insert(format!("{repository}:{tag}"), image.index.clone());
     }
 
     /// How many requests each issued token was accepted for.
@@ -511,4 +531,31 @@ async fn a_token_the_registry_stops_accepting_mid_transfer_is_replaced_from_its_
         uses.len() >= accepted.div_ceil(2),
         "a new token each time the old one was refused: {uses:?}"
     );
+}
+
+#[tokio::test]
+async fn an_image_is_pulled_through_the_bearer_token_flow() {
+    let registry = TokenRegistry::start().await;
+    let image = TestImage::new();
+    registry.hold(&image, "team/web", "1.0");
+    let client =
+        RegistryClient::new(&registry.host(), Transport::Http, Some(basic(PASSWORD))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pulled = client
+        .pull_image(
+            &repository(),
+            &Reference::Tag(tag("1.0")),
+            slipway_registry_client::Platform {
+                os: "linux",
+                architecture: "arm64",
+            },
+            dir.path(),
+        )
+        .await
+        .unwrap();
+    assert_layout_of(dir.path(), &pulled, &image, "arm64");
+    // The index, the manifest, the config and the layer on one token for the pull scope.
+    let requests = registry.token_requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(registry.uses().into_values().collect::<Vec<_>>(), [4]);
 }
