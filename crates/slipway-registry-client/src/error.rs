@@ -39,6 +39,14 @@ pub enum CredentialError {
     },
 }
 
+/// Why text is not an image reference.
+#[derive(Debug, thiserror::Error)]
+#[error("`{name}` is not an image reference: {reason}")]
+pub struct ImageNameError {
+    pub name: String,
+    pub reason: String,
+}
+
 /// Why a registry operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

@@ -485,3 +485,147 @@ fn base64_auth(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
+
+/// Writes an OCI image layout of one linux/amd64 image whose single (uncompressed) layer holds
+/// `files`, tagged `tag`.
+fn oci_layout(dir: &std::path::Path, tag: &str, files: &[(&str, &str)]) {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, path, content.as_bytes())
+            .unwrap();
+    }
+    let layer = builder.into_inner().unwrap();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": { "type": "layers", "diff_ids": [Digest::sha256(&layer).to_string()] },
+    })
+    .to_string()
+    .into_bytes();
+    let descriptor = |media_type: &str, content: &[u8]| {
+        serde_json::json!({
+            "mediaType": media_type,
+            "digest": Digest::sha256(content).to_string(),
+            "size": content.len(),
+        })
+    };
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &config),
+        "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", &layer)],
+    })
+    .to_string()
+    .into_bytes();
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    for blob in [&layer, &config, &manifest] {
+        std::fs::write(blobs.join(Digest::sha256(blob).hex()), blob).unwrap();
+    }
+    let mut entry = descriptor("application/vnd.oci.image.manifest.v1+json", &manifest);
+    entry["annotations"] = serde_json::json!({ "org.opencontainers.image.ref.name": tag });
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::json!({ "schemaVersion": 2, "manifests": [entry] }).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+#[test]
+fn scan_image_pulls_an_image_the_engine_lacks_with_the_users_docker_login() {
+    require_engine();
+    let registry = distribution("scanner", "sc4n-pa55");
+    let layout = tempfile::tempdir().unwrap();
+    oci_layout(
+        layout.path(),
+        "1.0",
+        &[("app/Cargo.lock", crate::scan::VULNERABLE_LOCK)],
+    );
+    let copied = Command::new("skopeo")
+        .args(["--insecure-policy", "copy", "--preserve-digests"])
+        .args(["--dest-tls-verify=false", "--dest-creds=scanner:sc4n-pa55"])
+        .arg(format!("oci:{}:1.0", layout.path().display()))
+        .arg(format!("docker://{}/team/app:1.0", registry.host))
+        .output()
+        .expect("skopeo is not installed: run scripts/install-registry-test-tools");
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+
+    let project = Project::empty();
+    project.write(
+        "slipway.toml",
+        &format!(
+            "[project]\nname = \"{}\"\n\n[registry]\nurl = \"{}/team\"\ninsecure = true\n",
+            project.name(),
+            registry.host
+        ),
+    );
+    project
+        .slipway(&["db", "import", &crate::scan::corpus()])
+        .success();
+    let logins = tempfile::tempdir().unwrap();
+    let docker = logins.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let login = |password: &str| {
+        let auth = base64_auth("scanner", password);
+        std::fs::write(
+            docker.join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    };
+    let home = logins.path().display().to_string();
+    let docker_config = docker.display().to_string();
+    let env = [
+        ("DOCKER_CONFIG", docker_config.as_str()),
+        ("HOME", home.as_str()),
+        ("XDG_RUNTIME_DIR", home.as_str()),
+        ("REGISTRY_AUTH_FILE", ""),
+    ];
+    let reference = format!("{}/team/app:1.0", registry.host);
+    let scan = [
+        "scan",
+        "image",
+        reference.as_str(),
+        "--format",
+        "json",
+        "--no-record",
+    ];
+
+    login("wrong-pa55");
+    let refused = project.slipway_with(&scan, &env).failure(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "registry {} refused the credentials from auths[\"{}\"]",
+            registry.host, registry.host
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("wrong-pa55"), "{}", refused.stderr);
+
+    login("sc4n-pa55");
+    let scanned = project.slipway_with(&scan, &env).success();
+    let report: serde_json::Value = serde_json::from_str(&scanned.stdout).unwrap();
+    assert_eq!(
+        report["vulnerabilities"][0]["id"], "RUSTSEC-2021-0003",
+        "{report}"
+    );
+    assert!(
+        scanned
+            .stderr
+            .contains(&format!("pulling {reference} from {}", registry.host)),
+        "{}",
+        scanned.stderr
+    );
+}
