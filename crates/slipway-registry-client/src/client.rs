@@ -18,9 +18,6 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use slipway_registry::Digest;
 
@@ -33,8 +30,6 @@ use crate::key;
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// Tokens are renewed this long before they expire, so none expires in flight.
 const TOKEN_MARGIN: Duration = Duration::from_secs(5);
-/// How long to wait for a connection to a registry or token service.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where Docker Hub's registry API answers.
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// The client id sent with refresh-token grants.
@@ -54,7 +49,7 @@ pub enum Transport {
 pub struct RegistryClient {
     registry: String,
     base: String,
-    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: slipway_https::Client<Full<Bytes>>,
     credentials: Option<Credentials>,
     auth: Arc<Mutex<AuthState>>,
 }
@@ -115,7 +110,7 @@ impl RegistryClient {
         Ok(RegistryClient {
             registry: registry.to_owned(),
             base: format!("{scheme}://{endpoint}"),
-            http: http_client(registry)?,
+            http: https_client(registry)?,
             credentials,
             auth: Arc::default(),
         })
@@ -486,36 +481,16 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// An HTTP/1.1 and HTTP/2 client for HTTPS (the system's certificate authorities) and HTTP.
-fn http_client(
-    registry: &str,
-) -> Result<Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>, ClientError> {
-    let tls_error = |cause: String| ClientError::Tls {
+/// The client every registry request goes through: the system's certificate authorities (a
+/// machine without any still reaches plain-HTTP registries; an HTTPS one then fails to verify,
+/// saying so), HTTP/1.1 and HTTP/2, and plain HTTP.
+fn https_client(registry: &str) -> Result<slipway_https::Client<Full<Bytes>>, ClientError> {
+    let (roots, _system) = slipway_https::roots(&[]);
+    let tls = slipway_https::tls_config(roots).map_err(|error| ClientError::Tls {
         registry: registry.to_owned(),
-        cause,
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    // A machine without a certificate store still reaches plain-HTTP registries; an HTTPS one
-    // then fails to verify, saying so.
-    for certificate in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(certificate);
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| tls_error(error.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
+        cause: error.to_string(),
+    })?;
+    Ok(slipway_https::client(tls))
 }
 
 /// The `Accept` header for manifests: every form a bundle or image manifest may take.
