@@ -8,6 +8,8 @@
 //! - [`tls_config`] makes the rustls configuration (the ring provider, safe protocol versions).
 //! - [`client`] makes a hyper client over it speaking HTTP/1.1 and HTTP/2 (ALPN) over TLS, and
 //!   plain HTTP where a URL says `http://`; connecting gives up after [`CONNECT_TIMEOUT`].
+//! - [`error_chain`] spells out one of its errors with every cause: its own message ("client
+//!   error (Connect)") says little without them.
 //!
 //! ```no_run
 //! # fn example() -> Result<(), slipway_https::TlsError> {
@@ -86,4 +88,16 @@ where
         .enable_http2()
         .wrap_connector(http);
     hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// `error` and its causes, joined with `: `.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -422,7 +422,7 @@ impl RegistryClient {
         ClientError::Unreachable {
             registry: self.registry.clone(),
             doing: doing.to_owned(),
-            cause: error_chain(error),
+            cause: slipway_https::error_chain(error),
         }
     }
 }
@@ -467,18 +467,6 @@ fn registry_message(body: &[u8]) -> String {
         .chars()
         .take(200)
         .collect()
-}
-
-/// An error and its causes, joined: hyper's own messages say little without them.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The client every registry request goes through: the system's certificate authorities (a

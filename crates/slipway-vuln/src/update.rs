@@ -309,21 +309,8 @@ impl Updater {
         self.http
             .request(request)
             .await
-            .map_err(|error| error_chain(&error))
+            .map_err(|error| slipway_https::error_chain(&error))
     }
-}
-
-/// An error and its causes, joined: the client's own message ("client error (Connect)") says
-/// little without them.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 const USER_AGENT: &str = concat!("slipway/", env!("CARGO_PKG_VERSION"));
