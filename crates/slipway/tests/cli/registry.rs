@@ -319,12 +319,34 @@ struct Distribution {
 }
 
 fn distribution(user: &str, password: &str) -> Distribution {
+    distribution_with_tls(user, password, None)
+}
+
+/// [`distribution`] over HTTPS with `certificate` and its key (PEM) when given.
+fn distribution_with_tls(
+    user: &str,
+    password: &str,
+    tls: Option<&rcgen::CertifiedKey<rcgen::KeyPair>>,
+) -> Distribution {
     use std::io::BufRead as _;
     let dir = tempfile::tempdir().unwrap();
     let hash = bcrypt::hash(password, 5).unwrap();
     std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+    let tls_config = match tls {
+        Some(certified) => {
+            let (certificate, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&certificate, certified.cert.pem()).unwrap();
+            std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                certificate.display(),
+                key.display()
+            )
+        }
+        None => String::new(),
+    };
     let config = format!(
-        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\nauth:\n  htpasswd:\n    realm: slipway-test\n    path: {}\n",
+        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\n{tls_config}auth:\n  htpasswd:\n    realm: slipway-test\n    path: {}\n",
         dir.path().join("storage").display(),
         dir.path().join("htpasswd").display(),
     );
@@ -339,14 +361,14 @@ fn distribution(user: &str, password: &str) -> Distribution {
         .expect("docker-registry is not installed: run scripts/install-registry-test-tools");
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let running = Running(child);
-    // It binds port 0 and logs the address it got.
+    // It binds port 0 and logs the address it got (`listening on 127.0.0.1:PORT, tls`).
     let host = loop {
         let line = lines
             .next()
             .expect("docker-registry exited before listening")
             .unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split('"').next().unwrap().trim().to_owned();
+            break rest.split(['"', ',']).next().unwrap().trim().to_owned();
         }
     };
     // Keep reading its log, so that it never blocks on a full pipe.
@@ -628,4 +650,126 @@ fn scan_image_pulls_an_image_the_engine_lacks_with_the_users_docker_login() {
         "{}",
         scanned.stderr
     );
+}
+
+/// The container engine's trust in a registry's certificate authority, as Podman
+/// (`/etc/containers/certs.d`) and Docker (`/etc/docker/certs.d`) read it for that `host:port`
+/// alone; removed when dropped.
+struct EngineTrust(Vec<std::path::PathBuf>);
+
+impl EngineTrust {
+    fn add(host: &str, certificate_pem: &str) -> EngineTrust {
+        let dirs: Vec<_> = ["/etc/containers/certs.d", "/etc/docker/certs.d"]
+            .iter()
+            .map(|root| std::path::Path::new(root).join(host))
+            .collect();
+        for dir in &dirs {
+            std::fs::create_dir_all(dir).unwrap_or_else(|error| {
+                panic!(
+                    "cannot write {} ({error}): the engine tests run where the engine's configuration is writable (scripts/setup-engine)",
+                    dir.display()
+                )
+            });
+            std::fs::write(dir.join("ca.crt"), certificate_pem).unwrap();
+        }
+        EngineTrust(dirs)
+    }
+}
+
+impl Drop for EngineTrust {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[test]
+fn push_hands_the_users_docker_login_to_the_engine_and_scan_pulls_the_image_back() {
+    require_engine();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let registry = distribution_with_tls("pusher", "pu5h-pa55", Some(&certified));
+    let _trust = EngineTrust::add(&registry.host, &certified.cert.pem());
+    let project = Project::empty();
+    project.write(
+        "slipway.toml",
+        &format!(
+            "[project]\nname = \"{}\"\n\n[registry]\nurl = \"{}/team\"\n",
+            project.name(),
+            registry.host
+        ),
+    );
+    let logins = tempfile::tempdir().unwrap();
+    let docker = logins.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let login = |password: &str| {
+        let auth = base64_auth("pusher", password);
+        std::fs::write(
+            docker.join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    };
+    let ca = logins.path().join("ca.pem");
+    std::fs::write(&ca, certified.cert.pem()).unwrap();
+    let (home, docker_config, ca) = (
+        logins.path().display().to_string(),
+        docker.display().to_string(),
+        ca.display().to_string(),
+    );
+    // Only the logins the test wrote, and Slipway trusting the registry's certificate alone.
+    let env = [
+        ("DOCKER_CONFIG", docker_config.as_str()),
+        ("HOME", home.as_str()),
+        ("XDG_RUNTIME_DIR", home.as_str()),
+        ("REGISTRY_AUTH_FILE", ""),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    let push = ["push", "localhost/slipway/busybox:latest", "--json"];
+
+    login("wrong-pa55");
+    let refused = project.slipway_with(&push, &env).failure(1);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("docker login {}", registry.host)),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("wrong-pa55"), "{}", refused.stderr);
+
+    login("pu5h-pa55");
+    let pushed = project.slipway_with(&push, &env).success();
+    let pushed: serde_json::Value = serde_json::from_str(&pushed.stdout).unwrap();
+    let reference = format!("{}/team/busybox:latest", registry.host);
+    assert_eq!(
+        pushed["images"][0]["reference"],
+        reference.as_str(),
+        "{pushed}"
+    );
+
+    // The engine no longer holds that name (the push's extra tag is gone): the scan pulls it
+    // from the registry over HTTPS with the same login.
+    let scanned = project
+        .slipway_with(
+            &[
+                "scan",
+                "image",
+                &reference,
+                "--format",
+                "json",
+                "--no-record",
+            ],
+            &env,
+        )
+        .success();
+    assert!(
+        scanned
+            .stderr
+            .contains(&format!("pulling {reference} from {}", registry.host)),
+        "{}",
+        scanned.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&scanned.stdout).unwrap();
+    assert_eq!(report["target"]["name"], reference.as_str(), "{report}");
 }
