@@ -101,3 +101,25 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error (Connect)")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn an_error_is_spelled_out_with_every_cause() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            error_chain(&Outer(refused)),
+            "client error (Connect): refused"
+        );
+        assert_eq!(
+            error_chain(&TlsError("no".to_owned())),
+            "cannot set up TLS: no"
+        );
+    }
+}
