@@ -39,4 +39,5 @@ pub use archive::BlobStore;
 pub use error::{ImageError, ImageProblem};
 pub use image::{Image, ImageInfo, ImageReader};
 pub use layer::{FileVisitor, Limits};
+pub use manifest::host_platform;
 pub use tree::{Entry, EntryKind, FileTree, MAX_LINK_HOPS};

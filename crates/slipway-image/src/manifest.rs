@@ -321,8 +321,8 @@ fn tag_matches(tag: &str, name: &str) -> bool {
             .is_some_and(|tag| with_latest(tag) == with_latest(name))
 }
 
-/// This machine's platform in OCI's words.
-fn host_platform() -> (&'static str, &'static str) {
+/// This machine's platform in OCI's words: `(os, architecture)`, what an index is read for.
+pub fn host_platform() -> (&'static str, &'static str) {
     let architecture = match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",

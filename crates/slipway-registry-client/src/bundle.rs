@@ -57,7 +57,7 @@ impl RegistryClient {
         reference: &Reference,
     ) -> Result<PulledBundle, ClientError> {
         let reference = reference.to_string();
-        let (digest, manifest) = self.manifest(repository, &reference).await?;
+        let (digest, manifest, _) = self.manifest(repository, &reference).await?;
         let layer = bundle_layer(&manifest).map_err(|found| ClientError::NotABundle {
             registry: self.registry().to_owned(),
             reference: format!("{repository}:{reference}"),

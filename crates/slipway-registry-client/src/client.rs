@@ -18,9 +18,6 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use slipway_registry::Digest;
 
@@ -33,8 +30,6 @@ use crate::key;
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// Tokens are renewed this long before they expire, so none expires in flight.
 const TOKEN_MARGIN: Duration = Duration::from_secs(5);
-/// How long to wait for a connection to a registry or token service.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Where Docker Hub's registry API answers.
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// The client id sent with refresh-token grants.
@@ -54,7 +49,7 @@ pub enum Transport {
 pub struct RegistryClient {
     registry: String,
     base: String,
-    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: slipway_https::Client<Full<Bytes>>,
     credentials: Option<Credentials>,
     auth: Arc<Mutex<AuthState>>,
 }
@@ -115,7 +110,7 @@ impl RegistryClient {
         Ok(RegistryClient {
             registry: registry.to_owned(),
             base: format!("{scheme}://{endpoint}"),
-            http: http_client(registry)?,
+            http: https_client(registry)?,
             credentials,
             auth: Arc::default(),
         })
@@ -158,15 +153,18 @@ impl RegistryClient {
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        match Challenge::parse(&header) {
+        // The retry goes with what the challenge got, even a token too short-lived to cache.
+        let retried = match Challenge::parse(&header) {
             Some(Challenge::Basic) => self.accept_basic(sent.as_deref())?,
             Some(Challenge::Bearer {
                 realm,
                 service,
                 scope: asked,
             }) => {
-                self.fetch_token(&realm, service.as_deref(), scope, asked.as_deref())
+                let token = self
+                    .fetch_token(&realm, service.as_deref(), scope, asked.as_deref())
                     .await?;
+                format!("Bearer {token}")
             }
             None if header.is_empty() => return Err(self.unauthorized()),
             None => {
@@ -175,12 +173,11 @@ impl RegistryClient {
                     challenge: header,
                 });
             }
-        }
-        let retried = self.authorization(scope);
-        if retried.is_none() || retried == sent {
+        };
+        if sent.as_deref() == Some(retried.as_str()) {
             return Err(self.unauthorized());
         }
-        let response = self.send_once(request, retried.as_deref()).await?;
+        let response = self.send_once(request, Some(&retried)).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(self.unauthorized());
         }
@@ -239,8 +236,8 @@ impl RegistryClient {
         None
     }
 
-    /// The registry asked for Basic credentials: send them from now on.
-    fn accept_basic(&self, sent: Option<&str>) -> Result<(), ClientError> {
+    /// The registry asked for Basic credentials: send them from now on. Returns the header.
+    fn accept_basic(&self, sent: Option<&str>) -> Result<String, ClientError> {
         let header = self.basic_header().ok_or_else(|| self.unauthorized())?;
         if sent == Some(header.as_str()) {
             return Err(self.unauthorized());
@@ -249,7 +246,7 @@ impl RegistryClient {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .basic = true;
-        Ok(())
+        Ok(header)
     }
 
     fn basic_header(&self) -> Option<String> {
@@ -267,14 +264,14 @@ impl RegistryClient {
     }
 
     /// Gets a token for `scope` (and the `asked` scope of the challenge, when it differs) from
-    /// `realm` and caches it under `scope`.
+    /// `realm`, caches it under `scope` for as long as it lives, and returns it.
     async fn fetch_token(
         &self,
         realm: &str,
         service: Option<&str>,
         scope: &str,
         asked: Option<&str>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<String, ClientError> {
         let mut scopes = vec![scope];
         scopes.extend(asked.filter(|asked| *asked != scope));
         let mut form = form_urlencoded::Serializer::new(String::new());
@@ -344,16 +341,19 @@ impl RegistryClient {
             .or(answer.access_token)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| token_error("no `token` nor `access_token`".to_owned()))?;
-        let lifetime = answer
-            .expires_in
-            .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
-        let renew_at = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
+        let renew_at = Instant::now() + usable_for(answer.expires_in);
         self.auth
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .tokens
-            .insert(scope.to_owned(), CachedToken { value, renew_at });
-        Ok(())
+            .insert(
+                scope.to_owned(),
+                CachedToken {
+                    value: value.clone(),
+                    renew_at,
+                },
+            );
+        Ok(value)
     }
 
     /// A response's whole body.
@@ -418,13 +418,21 @@ impl RegistryClient {
         }
     }
 
-    fn unreachable(&self, doing: &str, error: &dyn std::error::Error) -> ClientError {
+    pub(crate) fn unreachable(&self, doing: &str, error: &dyn std::error::Error) -> ClientError {
         ClientError::Unreachable {
             registry: self.registry.clone(),
             doing: doing.to_owned(),
-            cause: error_chain(error),
+            cause: slipway_https::error_chain(error),
         }
     }
+}
+
+/// How long a token whose service said `expires_in` may be sent: its lifetime (the spec's
+/// default when not said) less the margin, so that a registry never sees it expire in flight.
+fn usable_for(expires_in: Option<u64>) -> Duration {
+    expires_in
+        .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs)
+        .saturating_sub(TOKEN_MARGIN)
 }
 
 /// The `message`s of a distribution-spec error body, or its first line.
@@ -461,48 +469,16 @@ fn registry_message(body: &[u8]) -> String {
         .collect()
 }
 
-/// An error and its causes, joined: hyper's own messages say little without them.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// An HTTP/1.1 and HTTP/2 client for HTTPS (the system's certificate authorities) and HTTP.
-fn http_client(
-    registry: &str,
-) -> Result<Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>, ClientError> {
-    let tls_error = |cause: String| ClientError::Tls {
+/// The client every registry request goes through: the system's certificate authorities (a
+/// machine without any still reaches plain-HTTP registries; an HTTPS one then fails to verify,
+/// saying so), HTTP/1.1 and HTTP/2, and plain HTTP.
+fn https_client(registry: &str) -> Result<slipway_https::Client<Full<Bytes>>, ClientError> {
+    let (roots, _system) = slipway_https::roots(&[]);
+    let tls = slipway_https::tls_config(roots).map_err(|error| ClientError::Tls {
         registry: registry.to_owned(),
-        cause,
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    // A machine without a certificate store still reaches plain-HTTP registries; an HTTPS one
-    // then fails to verify, saying so.
-    for certificate in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(certificate);
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| tls_error(error.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
+        cause: error.to_string(),
+    })?;
+    Ok(slipway_https::client(tls))
 }
 
 /// The `Accept` header for manifests: every form a bundle or image manifest may take.
@@ -515,6 +491,23 @@ pub(crate) fn manifest_accept() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_used_until_shortly_before_they_expire() {
+        for (expires_in, usable) in [
+            (None, 55),
+            (Some(300), 295),
+            (Some(60), 55),
+            (Some(5), 0),
+            (Some(0), 0),
+        ] {
+            assert_eq!(
+                usable_for(expires_in),
+                Duration::from_secs(usable),
+                "{expires_in:?}"
+            );
+        }
+    }
 
     #[test]
     fn docker_hub_is_reached_on_its_api_host_and_others_as_named() {

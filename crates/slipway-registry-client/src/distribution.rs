@@ -2,11 +2,13 @@
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, Method, Response, StatusCode};
+use hyper::body::Incoming;
 use slipway_registry::{Digest, RepositoryName};
 
 use crate::client::{Prepared, RegistryClient, manifest_accept};
 use crate::error::ClientError;
+use crate::image::content_type;
 
 /// The scope a request reading `repository` needs.
 fn pull_scope(repository: &RepositoryName) -> String {
@@ -98,13 +100,13 @@ impl RegistryClient {
         Ok(digest)
     }
 
-    /// The manifest `reference` names in `repository`, and its digest (checked against the
-    /// reference when that is a digest).
+    /// The manifest `reference` names in `repository`, its digest (checked against the
+    /// reference when that is a digest) and the media type the registry sent it as.
     pub(crate) async fn manifest(
         &self,
         repository: &RepositoryName,
         reference: &str,
-    ) -> Result<(Digest, Bytes), ClientError> {
+    ) -> Result<(Digest, Bytes, Option<String>), ClientError> {
         let doing = format!("pulling manifest {repository}:{reference}");
         let get = Prepared {
             method: Method::GET,
@@ -117,6 +119,7 @@ impl RegistryClient {
         if response.status() != StatusCode::OK {
             return Err(self.unexpected(response, &doing).await);
         }
+        let media_type = content_type(response.headers());
         let bytes = self.read_body(response, &doing).await?;
         let digest = Digest::sha256(&bytes);
         if let Ok(expected) = reference.parse::<Digest>()
@@ -124,16 +127,31 @@ impl RegistryClient {
         {
             return Err(self.digest_mismatch(&format!("manifest {reference}"), &expected, &bytes));
         }
-        Ok((digest, bytes))
+        Ok((digest, bytes, media_type))
     }
 
-    /// The blob `digest` of `repository`, verified; a redirect to other storage is followed
-    /// without the registry's credentials.
+    /// The blob `digest` of `repository`, verified.
     pub(crate) async fn blob(
         &self,
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Bytes, ClientError> {
+        let (response, doing) = self.blob_response(repository, digest).await?;
+        let bytes = self.read_body(response, &doing).await?;
+        if Digest::sha256(&bytes) != *digest {
+            return Err(self.digest_mismatch(&format!("blob {digest}"), digest, &bytes));
+        }
+        Ok(bytes)
+    }
+
+    /// The registry's `200` answer to a request for the blob `digest` of `repository`, whose
+    /// body is the blob, and what it was for; a redirect to other storage is followed without
+    /// the registry's credentials.
+    pub(crate) async fn blob_response(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<(Response<Incoming>, String), ClientError> {
         let doing = format!("pulling blob {digest} from {repository}");
         let get = Prepared {
             method: Method::GET,
@@ -155,10 +173,6 @@ impl RegistryClient {
         if response.status() != StatusCode::OK {
             return Err(self.unexpected(response, &doing).await);
         }
-        let bytes = self.read_body(response, &doing).await?;
-        if Digest::sha256(&bytes) != *digest {
-            return Err(self.digest_mismatch(&format!("blob {digest}"), digest, &bytes));
-        }
-        Ok(bytes)
+        Ok((response, doing))
     }
 }

@@ -39,6 +39,14 @@ pub enum CredentialError {
     },
 }
 
+/// Why text is not an image reference.
+#[derive(Debug, thiserror::Error)]
+#[error("`{name}` is not an image reference: {reason}")]
+pub struct ImageNameError {
+    pub name: String,
+    pub reason: String,
+}
+
 /// Why a registry operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -101,6 +109,29 @@ pub enum ClientError {
         registry: String,
         reference: String,
         found: String,
+    },
+    /// The reference names something other than a container image.
+    #[error("{reference} on registry {registry} is not a container image ({found})")]
+    NotAnImage {
+        registry: String,
+        reference: String,
+        found: String,
+    },
+    /// The reference names an index with no image for the platform wanted.
+    #[error(
+        "{reference} on registry {registry} has no image for {platform} (it has: {available}); name the image of one platform by its digest"
+    )]
+    NoPlatform {
+        registry: String,
+        reference: String,
+        platform: String,
+        available: String,
+    },
+    /// What was pulled cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
     },
     /// TLS could not be set up.
     #[error("cannot set up TLS for registry {registry}: {cause}")]

@@ -11,6 +11,9 @@
 //!   `Bearer` challenges (the token flow, tokens cached by scope), and pushes and pulls bundles
 //!   ([`RegistryClient::push_bundle`], [`RegistryClient::pull_bundle`]) in the form the
 //!   embedded registry keeps them.
+//! - [`ImageName`] reads an image reference as `docker pull` does.
+//! - [`RegistryClient::pull_image`] pulls a container image (one platform of an index) into an
+//!   OCI image layout, for scanning without a container engine.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,11 +34,15 @@ mod client;
 mod credentials;
 mod distribution;
 mod error;
+mod image;
 pub mod key;
 mod lookup;
+mod name;
 
 pub use challenge::Challenge;
 pub use client::{RegistryClient, Transport};
 pub use credentials::{Credentials, Secret, Source};
-pub use error::{ClientError, CredentialError};
+pub use error::{ClientError, CredentialError, ImageNameError};
+pub use image::{Platform, PulledImage};
 pub use lookup::{Environment, find_credentials};
+pub use name::ImageName;

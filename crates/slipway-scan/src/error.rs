@@ -23,6 +23,9 @@ pub enum ScanError {
     /// The container engine could not give the image.
     #[error(transparent)]
     Engine(#[from] slipway_engine::EngineError),
+    /// The registry could not give the image.
+    #[error(transparent)]
+    Registry(#[from] slipway_registry_client::ClientError),
     /// The image could not be read at all.
     #[error(transparent)]
     Image(#[from] slipway_image::ImageError),

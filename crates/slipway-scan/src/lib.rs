@@ -3,7 +3,9 @@
 //!
 //! - [`scan_directory`] runs the vulnerability, secret and Dockerfile scanners over a directory;
 //!   [`scan_history`] runs the secret scanner over a repository's history; [`scan_image`] runs
-//!   the vulnerability and secret scanners over an image's layers in one pass.
+//!   the vulnerability and secret scanners over an image's layers in one pass;
+//!   [`scan_engine_image`] exports one from the container engine, [`scan_registry_image`] pulls
+//!   one from a registry into a temporary OCI layout.
 //! - Every scan gives a [`Report`]: packages, [`Vulnerability`]s, secrets, [`Misconfiguration`]s
 //!   and what was [`Skipped`], with positions.
 //! - [`Gate`] decides whether a report passes: a severity threshold, `--ignore-unfixed`, an
@@ -27,13 +29,14 @@ mod gate;
 mod ignore_file;
 mod image;
 mod policy;
+mod pull;
 mod record;
 mod registry;
 mod report;
 mod vulnerabilities;
 
 pub use dockerfile::{CHECKS, Check, check, check_dockerfile, is_dockerfile};
-pub use engine::{Pull, scan_engine_image};
+pub use engine::scan_engine_image;
 pub use error::ScanError;
 pub use format::{to_cyclonedx, to_sarif, to_spdx};
 pub use fs::{ScanOptions, scan_directory, scan_history};
@@ -41,6 +44,7 @@ pub use gate::{DEFAULT_MAX_ADVISORY_AGE, Gate};
 pub use ignore_file::{IgnoreEntry, IgnoreFile, IgnoreFileError};
 pub use image::{ImageSource, scan_image};
 pub use policy::{Policy, PolicyError, PolicyOutcome};
+pub use pull::scan_registry_image;
 pub use record::{Clearance, RequiredGate, clearance, record_report};
 pub use registry::ScanOnPush;
 pub use report::{

@@ -14,7 +14,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -49,7 +48,7 @@ const EXPORTS_DIR: &str = "osv";
 #[derive(Debug, Clone)]
 pub struct Updater {
     base: String,
-    tls: Arc<rustls::ClientConfig>,
+    http: slipway_https::Client<Empty<Bytes>>,
 }
 
 /// What an update did.
@@ -126,12 +125,12 @@ struct ExportMeta {
 
 impl Updater {
     /// An updater fetching from `base` (OSV's bucket, [`OSV_URL`], or a mirror of its layout),
-    /// trusting the certificates `tls` trusts.
+    /// through the shared client (`slipway-https`) trusting the certificates `tls` trusts.
     ///
     /// # Errors
     ///
     /// [`UpdateError::NotHttps`] when `base` is not an `https://` URL.
-    pub fn new(base: &str, tls: Arc<rustls::ClientConfig>) -> Result<Updater, UpdateError> {
+    pub fn new(base: &str, tls: rustls::ClientConfig) -> Result<Updater, UpdateError> {
         let base = base.trim_end_matches('/').to_owned();
         let https = base
             .parse::<Uri>()
@@ -139,7 +138,10 @@ impl Updater {
         if !https {
             return Err(UpdateError::NotHttps { url: base });
         }
-        Ok(Updater { base, tls })
+        Ok(Updater {
+            base,
+            http: slipway_https::client(tls),
+        })
     }
 
     /// Fetches each of `ecosystems`' exports (conditionally), and rebuilds `index` from the kept
@@ -299,61 +301,19 @@ impl Updater {
         Ok((update, Some((meta_path, meta))))
     }
 
-    /// Sends `request` over a new HTTPS connection.
+    /// Sends `request` through the shared client.
     async fn send(
         &self,
         request: Request<Empty<Bytes>>,
     ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
-        let uri = request.uri().clone();
-        let host = uri.host().ok_or("the URL has no host")?.to_owned();
-        let port = uri.port_u16().unwrap_or(443);
-        let tcp = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            tokio::net::TcpStream::connect((host.as_str(), port)),
-        )
-        .await
-        .map_err(|_| format!("no answer from {host}:{port} within {CONNECT_TIMEOUT:?}"))?
-        .map_err(|error| format!("cannot connect to {host}:{port}: {error}"))?;
-        let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|error| format!("{host} is not a server name: {error}"))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls))
-            .connect(name, tcp)
+        self.http
+            .request(request)
             .await
-            .map_err(|error| format!("TLS with {host}: {error}"))?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-                .await
-                .map_err(|error| error.to_string())?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "the connection to the advisory source ended");
-            }
-        });
-        let (mut parts, body) = request.into_parts();
-        let authority = uri.authority().map_or(host.clone(), |a| a.to_string());
-        parts.headers.insert(
-            header::HOST,
-            authority
-                .parse()
-                .map_err(|_| "the host is not a header value")?,
-        );
-        // HTTP/1.1 asks for the path alone in the request line.
-        parts.uri = uri
-            .path_and_query()
-            .map_or("/", |path| path.as_str())
-            .parse()
-            .map_err(|_| "the path is not a URI")?;
-        sender
-            .send_request(Request::from_parts(parts, body))
-            .await
-            .map_err(|error| error.to_string())
+            .map_err(|error| slipway_https::error_chain(&error))
     }
 }
 
 const USER_AGENT: &str = concat!("slipway/", env!("CARGO_PKG_VERSION"));
-/// How long a connection may take to open: an unreachable mirror (or no network at all) must
-/// fail the update rather than hang it.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a download may go without a byte before it counts as failed.
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -482,20 +442,12 @@ mod tests {
 
     #[test]
     fn only_https_sources_are_accepted() {
-        let tls = Arc::new(
-            rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth(),
-        );
-        assert!(Updater::new("https://mirror.example/osv/", Arc::clone(&tls)).is_ok());
+        let tls = slipway_https::tls_config(rustls::RootCertStore::empty()).unwrap();
+        assert!(Updater::new("https://mirror.example/osv/", tls.clone()).is_ok());
         for url in ["http://mirror.example", "mirror.example", "file:///tmp"] {
             assert!(
                 matches!(
-                    Updater::new(url, Arc::clone(&tls)),
+                    Updater::new(url, tls.clone()),
                     Err(UpdateError::NotHttps { .. })
                 ),
                 "{url}"

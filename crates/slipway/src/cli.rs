@@ -622,8 +622,9 @@ pub(crate) struct ExprArgs {
 pub(crate) enum ScanCommand {
     /// Scan a directory: lockfiles and OS package databases, secrets, Dockerfiles
     Fs(ScanFsArgs),
-    /// Scan an image: a reference (exported from the engine, pulled if missing), a `docker save`
-    /// archive, or an OCI layout directory
+    /// Scan an image: a reference (exported from the engine, or pulled from its registry with
+    /// the credentials `docker login` and `podman login` keep), a `docker save` archive, or an
+    /// OCI layout directory
     Image(ScanImageArgs),
     /// Scan a directory, or with --git-history every commit, for secrets
     Secrets(ScanSecretsArgs),
@@ -647,7 +648,7 @@ pub(crate) struct ScanFsArgs {
 pub(crate) struct ScanImageArgs {
     /// An image reference, a `docker save` archive, or an OCI layout directory
     pub(crate) target: String,
-    /// Do not pull an image the engine does not have
+    /// Do not pull an image the engine does not have from its registry
     #[arg(long)]
     pub(crate) no_pull: bool,
     /// Do not record the report in the state store

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests: a panic is the report.
 
 mod htpasswd;
+mod image;
 mod lookup;
 mod support;
 mod token;

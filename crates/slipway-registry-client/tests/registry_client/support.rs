@@ -7,6 +7,8 @@ use std::process::Stdio;
 
 use base64::Engine as _;
 use bytes::Bytes;
+use slipway_registry::Digest;
+use slipway_registry::manifest::{OCI_INDEX, OCI_MANIFEST};
 use slipway_registry_client::Environment;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -136,4 +138,121 @@ pub(crate) fn annotations() -> BTreeMap<String, String> {
         "org.opencontainers.image.revision".to_owned(),
         "0123abc".to_owned(),
     )])
+}
+
+/// The platforms of [`TestImage`].
+pub(crate) const ARCHITECTURES: [&str; 2] = ["amd64", "arm64"];
+
+/// An image for two platforms: an OCI index of a linux/amd64 and a linux/arm64 image, each of
+/// one gzipped layer holding `server.sh` that names its architecture.
+pub(crate) struct TestImage {
+    pub(crate) index: Bytes,
+    /// Per architecture: the image manifest, its config and its layer.
+    pub(crate) images: BTreeMap<&'static str, (Bytes, Bytes, Bytes)>,
+}
+
+impl TestImage {
+    pub(crate) fn new() -> TestImage {
+        use std::io::Write as _;
+        let mut images = BTreeMap::new();
+        let mut entries = Vec::new();
+        for architecture in ARCHITECTURES {
+            let tar = bundle_tar(&format!("echo built for {architecture}\n"));
+            let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gzip.write_all(&tar).unwrap();
+            let layer = Bytes::from(gzip.finish().unwrap());
+            let config = Bytes::from(
+                serde_json::json!({
+                    "architecture": architecture,
+                    "os": "linux",
+                    "config": {},
+                    "rootfs": { "type": "layers", "diff_ids": [Digest::sha256(&tar).to_string()] },
+                })
+                .to_string(),
+            );
+            let manifest = Bytes::from(
+                serde_json::json!({
+                    "schemaVersion": 2,
+                    "mediaType": OCI_MANIFEST,
+                    "config": descriptor("application/vnd.oci.image.config.v1+json", &config),
+                    "layers": [descriptor("application/vnd.oci.image.layer.v1.tar+gzip", &layer)],
+                })
+                .to_string(),
+            );
+            let mut entry = descriptor(OCI_MANIFEST, &manifest);
+            entry["platform"] = serde_json::json!({ "os": "linux", "architecture": architecture });
+            entries.push(entry);
+            images.insert(architecture, (manifest, config, layer));
+        }
+        let index = Bytes::from(
+            serde_json::json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries })
+                .to_string(),
+        );
+        TestImage { index, images }
+    }
+
+    /// Every blob: the index, the manifests, configs and layers.
+    pub(crate) fn blobs(&self) -> Vec<Bytes> {
+        let mut blobs = vec![self.index.clone()];
+        for (manifest, config, layer) in self.images.values() {
+            blobs.extend([manifest.clone(), config.clone(), layer.clone()]);
+        }
+        blobs
+    }
+
+    /// Pushes it to `registry` as `repository:tag` with skopeo, logged in as `user`.
+    pub(crate) fn push_with_skopeo(
+        &self,
+        registry: &str,
+        repository: &str,
+        tag: &str,
+        user: &str,
+        password: &str,
+    ) {
+        let layout = tempfile::tempdir().unwrap();
+        for blob in self.blobs() {
+            let path = layout
+                .path()
+                .join(format!("blobs/sha256/{}", Digest::sha256(&blob).hex()));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, blob).unwrap();
+        }
+        let mut entry = descriptor(OCI_INDEX, &self.index);
+        entry["annotations"] = serde_json::json!({ "org.opencontainers.image.ref.name": tag });
+        write_json(
+            &layout.path().join("index.json"),
+            &serde_json::json!({ "schemaVersion": 2, "manifests": [entry] }),
+        );
+        write_json(
+            &layout.path().join("oci-layout"),
+            &serde_json::json!({ "imageLayoutVersion": "1.0.0" }),
+        );
+        let output = std::process::Command::new("skopeo")
+            .args([
+                "--insecure-policy",
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+            ])
+            .arg(format!("--dest-creds={user}:{password}"))
+            .arg(format!("oci:{}:{tag}", layout.path().display()))
+            .arg(format!("docker://{registry}/{repository}:{tag}"))
+            .output()
+            .expect("skopeo is not installed: run scripts/install-registry-test-tools");
+        assert!(
+            output.status.success(),
+            "skopeo copy: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// An OCI descriptor of `content`.
+pub(crate) fn descriptor(media_type: &str, content: &[u8]) -> serde_json::Value {
+    serde_json::json!({
+        "mediaType": media_type,
+        "digest": Digest::sha256(content).to_string(),
+        "size": content.len(),
+    })
 }

@@ -22,7 +22,8 @@ use slipway_registry_client::{
 };
 use tokio::net::TcpListener;
 
-use crate::support::{annotations, bundle_tar};
+use crate::image::assert_layout_of;
+use crate::support::{TestImage, annotations, bundle_tar};
 
 const SERVICE: &str = "token-test-registry";
 const USER: &str = "robot";
@@ -39,11 +40,33 @@ struct TokenRequest {
     basic: Option<String>,
 }
 
+/// How the token service issues tokens and how long the registry honours them.
+#[derive(Debug, Clone, Copy)]
+struct Lifetimes {
+    /// The `expires_in` the token service answers with; `None` leaves it out.
+    expires_in: Option<u64>,
+    /// How many requests the registry accepts a token for before answering 401 with a fresh
+    /// challenge, as it does for a token that expired; `None` for no limit.
+    uses: Option<usize>,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Lifetimes {
+        Lifetimes {
+            expires_in: Some(300),
+            uses: None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
+    lifetimes: Lifetimes,
     token_requests: Vec<TokenRequest>,
     /// Issued tokens and the scopes each grants.
     tokens: HashMap<String, Vec<String>>,
+    /// How many registry requests each token was accepted for.
+    uses: HashMap<String, usize>,
     blobs: HashMap<String, Bytes>,
     manifests: HashMap<String, Bytes>,
     uploads: usize,
@@ -57,9 +80,16 @@ struct TokenRegistry {
 
 impl TokenRegistry {
     async fn start() -> TokenRegistry {
+        TokenRegistry::start_with(Lifetimes::default()).await
+    }
+
+    async fn start_with(lifetimes: Lifetimes) -> TokenRegistry {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State {
+            lifetimes,
+            ..State::default()
+        }));
         let shared = state.clone();
         tokio::spawn(async move {
             loop {
@@ -85,6 +115,30 @@ impl TokenRegistry {
 
     fn token_requests(&self) -> Vec<TokenRequest> {
         self.state.lock().unwrap().token_requests.clone()
+    }
+
+    /// Stores `image` as `repository:tag`, as a push would have.
+    fn hold(&self, image: &TestImage, repository: &str, tag: &str) {
+        let mut state = self.state.lock().unwrap();
+        for blob in image.blobs() {
+            state.blobs.insert(Digest::sha256(&blob).to_string(), blob);
+        }
+        for manifest in std::iter::once(&image.index)
+            .chain(image.images.values().map(|(manifest, _, _)| manifest))
+        {
+            state.manifests.insert(
+                format!("{repository}:{}", Digest::sha256(manifest)),
+                manifest.clone(),
+            );
+        }
+        state
+            .manifests
+            .insert(format!("{repository}:{tag}"), image.index.clone());
+    }
+
+    /// How many requests each issued token was accepted for.
+    fn uses(&self) -> HashMap<String, usize> {
+        self.state.lock().unwrap().uses.clone()
     }
 }
 
@@ -189,14 +243,21 @@ fn authorized(
     else {
         return false;
     };
-    let state = state.lock().unwrap();
-    state.tokens.get(token).is_some_and(|scopes| {
+    let mut state = state.lock().unwrap();
+    let granted = state.tokens.get(token).is_some_and(|scopes| {
         scopes.iter().any(|scope| {
             scope
                 .strip_prefix(&format!("repository:{name}:"))
                 .is_some_and(|actions| actions.split(',').any(|granted| granted == action))
         })
-    })
+    });
+    let limit = state.lifetimes.uses.unwrap_or(usize::MAX);
+    let uses = state.uses.entry(token.to_owned()).or_default();
+    if !granted || *uses >= limit {
+        return false;
+    }
+    *uses += 1;
+    true
 }
 
 /// The token endpoint: GET with Basic credentials, or POST with a refresh-token grant.
@@ -253,10 +314,11 @@ fn token(parts: &http::request::Parts, body: &[u8], state: &Mutex<State>) -> Res
     } else {
         "token"
     };
-    respond(
-        StatusCode::OK,
-        serde_json::json!({ key: issued, "expires_in": 300 }).to_string(),
-    )
+    let mut answer = serde_json::json!({ key: issued });
+    if let Some(expires_in) = state.lifetimes.expires_in {
+        answer["expires_in"] = expires_in.into();
+    }
+    respond(StatusCode::OK, answer.to_string())
 }
 
 fn basic(password: &str) -> Credentials {
@@ -394,4 +456,106 @@ async fn a_token_service_refusing_the_credentials_names_their_source() {
         )
     );
     assert!(!format!("{error} {error:?}").contains("wrong-one"));
+}
+
+/// Pushes a bundle and pulls it back through `client`.
+async fn push_and_pull(client: &RegistryClient) {
+    let tar = bundle_tar("exec ./server\n");
+    let pushed = client
+        .push_bundle(&repository(), &[tag("1.0")], tar.clone(), &annotations())
+        .await
+        .unwrap();
+    let pulled = client
+        .pull_bundle(&repository(), &Reference::Digest(pushed.clone()))
+        .await
+        .unwrap();
+    assert_eq!((pulled.digest, pulled.tar), (pushed, tar));
+}
+
+#[tokio::test]
+async fn a_token_that_expires_sooner_than_it_can_be_used_is_fetched_for_every_request() {
+    // Five seconds is within the margin the client keeps before expiry: no request may go with
+    // a token the registry could see expire.
+    let registry = TokenRegistry::start_with(Lifetimes {
+        expires_in: Some(5),
+        uses: None,
+    })
+    .await;
+    let client =
+        RegistryClient::new(&registry.host(), Transport::Http, Some(basic(PASSWORD))).unwrap();
+    push_and_pull(&client).await;
+    let uses = registry.uses();
+    assert!(uses.len() > 1, "{uses:?}");
+    assert!(uses.values().all(|used| *used == 1), "{uses:?}");
+    assert_eq!(registry.token_requests().len(), uses.len());
+}
+
+#[tokio::test]
+async fn a_token_without_expires_in_is_reused_as_the_spec_default_allows() {
+    let registry = TokenRegistry::start_with(Lifetimes {
+        expires_in: None,
+        uses: None,
+    })
+    .await;
+    let client =
+        RegistryClient::new(&registry.host(), Transport::Http, Some(basic(PASSWORD))).unwrap();
+    push_and_pull(&client).await;
+    // One token for the push scope, one for the pull scope, each used for every request.
+    let uses = registry.uses();
+    assert_eq!(uses.len(), 2, "{uses:?}");
+    assert!(uses.values().all(|used| *used > 1), "{uses:?}");
+    assert_eq!(registry.token_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_token_the_registry_stops_accepting_mid_transfer_is_replaced_from_its_fresh_challenge() {
+    // The registry treats each token as expired after two requests, however long the token
+    // service said it lives: the client learns it only from the 401 and its new challenge.
+    let registry = TokenRegistry::start_with(Lifetimes {
+        expires_in: Some(300),
+        uses: Some(2),
+    })
+    .await;
+    let client =
+        RegistryClient::new(&registry.host(), Transport::Http, Some(basic(PASSWORD))).unwrap();
+    push_and_pull(&client).await;
+    let uses = registry.uses();
+    let accepted: usize = uses.values().sum();
+    assert!(
+        accepted > 4,
+        "a push and a pull take several requests: {uses:?}"
+    );
+    assert!(uses.values().all(|used| *used <= 2), "{uses:?}");
+    assert_eq!(registry.token_requests().len(), uses.len());
+    assert!(
+        uses.len() >= accepted.div_ceil(2),
+        "a new token each time the old one was refused: {uses:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_image_is_pulled_through_the_bearer_token_flow() {
+    let registry = TokenRegistry::start().await;
+    let image = TestImage::new();
+    registry.hold(&image, "team/web", "1.0");
+    let client =
+        RegistryClient::new(&registry.host(), Transport::Http, Some(basic(PASSWORD))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pulled = client
+        .pull_image(
+            &repository(),
+            &Reference::Tag(tag("1.0")),
+            slipway_registry_client::Platform {
+                os: "linux",
+                architecture: "arm64",
+            },
+            dir.path(),
+        )
+        .await
+        .unwrap();
+    assert_layout_of(dir.path(), &pulled, &image, "arm64");
+    // The index, the manifest, the config and the layer on one token for the pull scope.
+    let requests = registry.token_requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(registry.uses().into_values().collect::<Vec<_>>(), [4]);
 }

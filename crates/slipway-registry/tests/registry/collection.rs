@@ -10,7 +10,8 @@ use http::StatusCode;
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use slipway_registry::{
-    Digest, GcOptions, RemovalTarget, RetentionPolicies, RetentionPolicy, RetentionRules,
+    DEFAULT_GRACE, Digest, GcOptions, RemovalTarget, RetentionPolicies, RetentionPolicy,
+    RetentionRules,
 };
 
 use crate::support::*;
@@ -588,37 +589,78 @@ async fn after_random_work_retention_and_gc_what_retention_keeps_still_pulls_com
     }
 }
 
+/// Sets the time every stored blob was last written back by `age`, as if it had been unused
+/// that long.
+fn age_blobs(registry: &TestRegistry, age: Duration) {
+    let then = SystemTime::now() - age;
+    let mut pending = vec![registry.dir.path().join("blobs")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                std::fs::File::options()
+                    .write(true)
+                    .open(entry.path())
+                    .unwrap()
+                    .set_modified(then)
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// The collector runs round after round while three clients push and delete. The layers they
+/// push were left unreferenced and older than the grace period beforehand, so the collector
+/// races every push that uploads one of them again; the grace period is the default one, longer
+/// than any push, which is what the collector requires. Nothing here depends on timing: each
+/// push waits for a collection round that ended after the previous push, so collection and
+/// pushes interleave however loaded the machine is.
 #[tokio::test]
 async fn collection_while_pushing_never_breaks_a_pushed_image() {
     let registry = TestRegistry::start().await;
+    let layers: Vec<String> = (0..4).map(|n| format!("shared layer {n}")).collect();
+    let abandoned = {
+        let client = registry.client();
+        let mut contents: Vec<&[u8]> = layers.iter().map(String::as_bytes).collect();
+        contents.push(b"a layer nobody pushes again");
+        let image = client.push_image("race/app", "abandoned", &contents).await;
+        client
+            .delete(&format!("/v2/race/app/manifests/{}", image.digest))
+            .await
+            .expect(StatusCode::ACCEPTED);
+        image
+    };
+    age_blobs(&registry, 2 * DEFAULT_GRACE);
+
     let collector = Arc::clone(&registry.registry);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (rounds_sender, rounds) = tokio::sync::watch::channel(0_usize);
     let collecting = {
         let stop = Arc::clone(&stop);
         tokio::spawn(async move {
-            let mut rounds = 0;
-            // A grace period longer than one manifest push, as the collector requires.
-            let options = GcOptions {
-                grace: Duration::from_millis(500),
-                upload_expiry: DAY,
-            };
+            let mut removed = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                collector.collect_garbage(&options).await.unwrap();
-                rounds += 1;
+                let report = collector
+                    .collect_garbage(&GcOptions::default())
+                    .await
+                    .unwrap();
+                removed += report.blobs_removed;
+                rounds_sender.send_modify(|rounds| *rounds += 1);
             }
-            rounds
+            removed
         })
     };
     let pushers: Vec<_> = (0..3)
         .map(|pusher| {
             let client = registry.client();
+            let layers = layers.clone();
+            let mut rounds = rounds.clone();
             tokio::spawn(async move {
                 let mut pushed = Vec::new();
                 for step in 0..25 {
                     let tag = format!("p{pusher}-{step}");
-                    // Layers shared across pushers and steps: some were unreferenced and old
-                    // when the collector looked at them.
-                    let layer = format!("shared layer {}", step % 4);
+                    let layer = &layers[step % layers.len()];
                     let image = client
                         .push_image("race/app", &tag, &[layer.as_bytes()])
                         .await;
@@ -628,7 +670,9 @@ async fn collection_while_pushing_never_breaks_a_pushed_image() {
                             .delete(&format!("/v2/race/app/manifests/{}", pushed.remove(0).1))
                             .await;
                     }
-                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    // A round that ends after this push, before the next one.
+                    rounds.borrow_and_update();
+                    rounds.changed().await.unwrap();
                 }
                 (client, pushed)
             })
@@ -639,19 +683,23 @@ async fn collection_while_pushing_never_breaks_a_pushed_image() {
         results.push(pusher.await.unwrap());
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let rounds = collecting.await.unwrap();
+    let removed = collecting.await.unwrap();
     assert!(
-        rounds > 3,
-        "the collector ran during the pushes ({rounds} rounds)"
+        removed >= 2,
+        "the collector took the abandoned config and layer during the pushes (removed {removed})"
     );
-    registry
-        .registry
-        .collect_garbage(&GcOptions {
-            grace: Duration::ZERO,
-            upload_expiry: DAY,
-        })
-        .await
-        .unwrap();
+    let client = registry.client();
+    for blob in [&abandoned.config, &abandoned.layers[4]] {
+        let digest = Digest::sha256(blob);
+        assert_eq!(
+            client
+                .get(&format!("/v2/race/app/blobs/{digest}"))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    registry.registry.collect_garbage(&eager()).await.unwrap();
     for (client, pushed) in &results {
         for (tag, digest) in pushed {
             assert_eq!(&pull_completely(client, "race/app", tag).await, digest);

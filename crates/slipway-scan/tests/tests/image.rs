@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use slipway_scan::{ImageSource, Pull, ScanOptions, Scanners, scan_engine_image, scan_image};
+use slipway_scan::{ImageSource, ScanOptions, Scanners, scan_engine_image, scan_image};
 use slipway_vuln::AdvisoryIndex;
 
 use crate::support::{SECRETS, cargo_lock, github_token, rustsec_corpus, write};
@@ -322,7 +322,7 @@ async fn an_image_built_on_the_engine_is_exported_and_scanned() {
         }
     }
 
-    let report = scan_engine_image(&engine, &tag, Pull::Never, &options(), Some(&ADVISORIES.1))
+    let report = scan_engine_image(&engine, &tag, &options(), Some(&ADVISORIES.1))
         .await
         .unwrap();
 
@@ -349,14 +349,8 @@ async fn an_image_built_on_the_engine_is_exported_and_scanned() {
             .starts_with("sha256:")
     );
     assert!(report.packages.len() >= 4);
-    let missing = scan_engine_image(
-        &engine,
-        "slipway-test/no-such-image:1",
-        Pull::Never,
-        &options(),
-        None,
-    )
-    .await;
+    let missing =
+        scan_engine_image(&engine, "slipway-test/no-such-image:1", &options(), None).await;
     assert!(
         matches!(missing, Err(slipway_scan::ScanError::Engine(_))),
         "{missing:?}"

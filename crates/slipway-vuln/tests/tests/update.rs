@@ -107,14 +107,17 @@ async fn read_head(tls: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStre
     String::from_utf8_lossy(&head).to_ascii_lowercase()
 }
 
-/// The bytes of the answer to a request with `head`.
+/// The bytes of the answer to a request with `head`: the server closes every connection after
+/// one answer, and says so, as HTTP/1.1 asks.
 fn answer(head: &str, served: &Served) -> Vec<u8> {
     if !head.starts_with("get /crates.io/all.zip http/1.1\r\n") {
-        return b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_vec();
+        return b"HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+            .to_vec();
     }
     let etag = format!("\"{}\"", served.etag);
     if head.contains(&format!("if-none-match: {etag}\r\n")) {
-        return format!("HTTP/1.1 304 Not Modified\r\netag: {etag}\r\n\r\n").into_bytes();
+        return format!("HTTP/1.1 304 Not Modified\r\nconnection: close\r\netag: {etag}\r\n\r\n")
+            .into_bytes();
     }
     let announced = match served.answer {
         Answer::WrongChecksum => crc32c(b"something else"),
@@ -122,7 +125,7 @@ fn answer(head: &str, served: &Served) -> Vec<u8> {
     };
     let announced = base64::engine::general_purpose::STANDARD.encode(announced.to_be_bytes());
     let mut bytes = format!(
-        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\netag: {etag}\r\nlast-modified: Mon, 07 Dec 2026 10:00:00 GMT\r\nx-goog-hash: crc32c={announced}\r\nx-goog-hash: md5=AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: {}\r\netag: {etag}\r\nlast-modified: Mon, 07 Dec 2026 10:00:00 GMT\r\nx-goog-hash: crc32c={announced}\r\nx-goog-hash: md5=AAAAAAAAAAAAAAAAAAAAAA==\r\n\r\n",
         served.export.len()
     )
     .into_bytes();
@@ -180,15 +183,9 @@ fn certificate() -> rcgen::CertifiedKey<rcgen::KeyPair> {
 fn updater(server: &Server, certified: &rcgen::CertifiedKey<rcgen::KeyPair>) -> Updater {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(certified.cert.der().clone()).unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls = slipway_https::tls_config(roots).unwrap();
     let base = format!("https://localhost:{}/", server.address.port());
-    Updater::new(&base, Arc::new(tls)).unwrap()
+    Updater::new(&base, tls).unwrap()
 }
 
 fn advisories(index: &AdvisoryIndex) -> u64 {

@@ -7,7 +7,6 @@
 //! shared by every project (see `scan`'s module documentation for where it lives).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use slipway_vuln::{AdvisoryIndex, Fetched, UPDATE_ECOSYSTEMS, UpdateError, Updater};
 
@@ -103,7 +102,7 @@ async fn update(
     json: bool,
     status: Status,
 ) -> Result<ExitCode, Failure> {
-    let updater = Updater::new(source, Arc::new(tls_config()?)).map_err(update_failure)?;
+    let updater = Updater::new(source, tls_config()?).map_err(update_failure)?;
     let index = AdvisoryIndex::open(&user_advisory_dir()?)?;
     let chosen: Vec<&str> = if ecosystems.is_empty() {
         UPDATE_ECOSYSTEMS.to_vec()
@@ -143,17 +142,12 @@ async fn update(
 
 /// TLS trusting the system's certificates.
 fn tls_config() -> Result<rustls::ClientConfig, Failure> {
-    let found = rustls_native_certs::load_native_certs();
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
+    let (roots, system) = slipway_https::roots(&[]);
+    if system == 0 {
         return Err(Failure::new("no trusted certificates found on this system")
             .hint("install the CA certificates (ca-certificates), or point SSL_CERT_FILE at a PEM bundle"));
     }
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
-        .map_err(|error| Failure::new(format!("cannot set up TLS: {error}")))
+    slipway_https::tls_config(roots).map_err(|error| Failure::new(error.to_string()))
 }
 
 fn update_failure(error: UpdateError) -> Failure {

@@ -195,7 +195,7 @@ pub(crate) async fn credentials(
 
 /// The credentials the user keeps for `host` (Docker's config.json and credential helpers, the
 /// containers auth.json).
-async fn find_stored_credentials(
+pub(crate) async fn find_stored_credentials(
     host: &str,
     repository: &str,
 ) -> Result<Option<Credentials>, Failure> {
@@ -262,12 +262,7 @@ pub(crate) async fn registry_client(
     host: &str,
     repository: &str,
 ) -> Result<RegistryClient, Failure> {
-    let insecure = config.registry().insecure
-        && config
-            .registry()
-            .url
-            .as_deref()
-            .is_some_and(|url| host_and_path(url).0 == host);
+    let insecure = insecure(config, host);
     let transport = if insecure {
         Transport::Http
     } else {
@@ -276,6 +271,16 @@ pub(crate) async fn registry_client(
     let credentials = credentials(config, host, repository).await?;
     RegistryClient::new(host, transport, credentials)
         .map_err(|error| client_failure(error, host, insecure))
+}
+
+/// Whether `host` is the registry `[registry] url` names, reached over plain HTTP.
+pub(crate) fn insecure(config: &Config, host: &str) -> bool {
+    config.registry().insecure
+        && config
+            .registry()
+            .url
+            .as_deref()
+            .is_some_and(|url| host_and_path(url).0 == host)
 }
 
 /// `host[:port]/path` split at the first slash.

@@ -5,6 +5,12 @@
 //! or a policy) was asked for and the advisories could not vouch for the packages (`not
 //! checked`), 2 when a policy could not be evaluated or the input was wrong.
 //!
+//! `scan image REFERENCE` exports the image from the container engine when it has it; otherwise
+//! Slipway pulls it from its registry itself (this machine's platform, into a temporary OCI
+//! layout), with the credentials `slipway push` would use for that registry (`[registry]` in
+//! `slipway.toml` for the registry it names, else what `docker login` and `podman login` keep),
+//! so the engine needs neither the credentials nor the registry's settings.
+//!
 //! The advisory database is the user's, shared by every project: `SLIPWAY_ADVISORY_DB` names its
 //! directory, else `$XDG_CACHE_HOME/slipway`, else `~/.cache/slipway`. A project whose state
 //! directory still holds an `advisories.db` filled by an older slipway keeps reading it until
@@ -14,14 +20,17 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use slipway_config::Config;
+use slipway_registry_client::{ImageName, ImageNameError, RegistryClient, Transport};
 use slipway_scan::{
-    Gate, IgnoreFile, IgnoreFileError, ImageSource, Outcome, Policy, Pull, Report, ScanError,
+    Gate, IgnoreFile, IgnoreFileError, ImageSource, Outcome, Policy, Report, ScanError,
     ScanOptions, Scanners, Verdict, record_report, scan_directory, scan_engine_image, scan_history,
-    scan_image, to_cyclonedx, to_sarif, to_spdx,
+    scan_image, scan_registry_image, to_cyclonedx, to_sarif, to_spdx,
 };
 use slipway_secrets::{ConfigError, SecretScanner};
 use slipway_vuln::{AdvisoryIndex, IndexError, Severity};
 
+use super::push;
 use crate::cli::{
     GlobalArgs, ReportFormat, SbomArgs, SbomFormat, ScanCommand, ScanOutputArgs, ScannerName,
     SeverityName,
@@ -29,6 +38,13 @@ use crate::cli::{
 use crate::output::{self, Status, Table, print_json, print_line};
 use crate::project;
 use crate::report::{EXIT_BAD_INPUT, EXIT_FAILED, Failure};
+
+/// Whether an image the engine does not have is pulled from its registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pull {
+    IfMissing,
+    Never,
+}
 
 /// The ignore file read when `--ignore-file` is not given, from the current directory.
 const DEFAULT_IGNORE_FILE: &str = ".slipway-ignore.toml";
@@ -184,9 +200,53 @@ async fn scan_any_image(
             advisories.as_ref(),
         )?);
     }
-    status.line(format!("exporting {target} from the container engine"));
     let engine = project::connect_engine().await?;
-    Ok(scan_engine_image(engine.as_ref(), target, pull, &options, advisories.as_ref()).await?)
+    if pull == Pull::IfMissing && !engine.image_exists(target).await? {
+        return scan_pulled_image(global, target, &options, advisories.as_ref(), status).await;
+    }
+    status.line(format!("exporting {target} from the container engine"));
+    Ok(scan_engine_image(engine.as_ref(), target, &options, advisories.as_ref()).await?)
+}
+
+/// Pulls `target` from its registry, with the credentials for it, and scans it.
+async fn scan_pulled_image(
+    global: &GlobalArgs,
+    target: &str,
+    options: &ScanOptions<'_>,
+    advisories: Option<&AdvisoryIndex>,
+    status: Status,
+) -> Result<Report, Failure> {
+    let name: ImageName = target.parse().map_err(|error: ImageNameError| {
+        Failure::bad_input(error.to_string()).hint(
+            "name an image as `docker pull` does ([HOST[:PORT]/]NAME[:TAG][@DIGEST]), or give a `docker save` archive or an OCI layout directory",
+        )
+    })?;
+    let host = name.registry.as_str();
+    let repository = name.repository.as_str();
+    // The project's `[registry]` settings when there is a project, else the user's logins.
+    let (client, insecure) = match project::config_path(global) {
+        Ok(path) => {
+            let config = Config::load(&path)?;
+            let insecure = push::insecure(&config, host);
+            (
+                push::registry_client(&config, host, repository).await?,
+                insecure,
+            )
+        }
+        Err(_) => {
+            let credentials = push::find_stored_credentials(host, repository).await?;
+            let client = RegistryClient::new(host, Transport::Https, credentials)
+                .map_err(|error| push::client_failure(error, host, false))?;
+            (client, false)
+        }
+    };
+    status.line(format!("pulling {target} from {host}"));
+    scan_registry_image(&client, &name, target, options, advisories)
+        .await
+        .map_err(|error| match error {
+            ScanError::Registry(error) => push::client_failure(error, host, insecure),
+            other => other.into(),
+        })
 }
 
 fn secret_scanner(args: &ScanOutputArgs) -> Result<SecretScanner, Failure> {

@@ -319,12 +319,34 @@ struct Distribution {
 }
 
 fn distribution(user: &str, password: &str) -> Distribution {
+    distribution_with_tls(user, password, None)
+}
+
+/// [`distribution`] over HTTPS with `certificate` and its key (PEM) when given.
+fn distribution_with_tls(
+    user: &str,
+    password: &str,
+    tls: Option<&rcgen::CertifiedKey<rcgen::KeyPair>>,
+) -> Distribution {
     use std::io::BufRead as _;
     let dir = tempfile::tempdir().unwrap();
     let hash = bcrypt::hash(password, 5).unwrap();
     std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n")).unwrap();
+    let tls_config = match tls {
+        Some(certified) => {
+            let (certificate, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&certificate, certified.cert.pem()).unwrap();
+            std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                certificate.display(),
+                key.display()
+            )
+        }
+        None => String::new(),
+    };
     let config = format!(
-        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\nauth:\n  htpasswd:\n    realm: slipway-test\n    path: {}\n",
+        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:0\n{tls_config}auth:\n  htpasswd:\n    realm: slipway-test\n    path: {}\n",
         dir.path().join("storage").display(),
         dir.path().join("htpasswd").display(),
     );
@@ -339,14 +361,14 @@ fn distribution(user: &str, password: &str) -> Distribution {
         .expect("docker-registry is not installed: run scripts/install-registry-test-tools");
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let running = Running(child);
-    // It binds port 0 and logs the address it got.
+    // It binds port 0 and logs the address it got (`listening on 127.0.0.1:PORT, tls`).
     let host = loop {
         let line = lines
             .next()
             .expect("docker-registry exited before listening")
             .unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split('"').next().unwrap().trim().to_owned();
+            break rest.split(['"', ',']).next().unwrap().trim().to_owned();
         }
     };
     // Keep reading its log, so that it never blocks on a full pipe.
@@ -484,4 +506,270 @@ fn bundles_go_to_an_external_registry_with_the_users_docker_login_and_deploy_fro
 fn base64_auth(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
+/// Writes an OCI image layout of one linux/amd64 image whose single (uncompressed) layer holds
+/// `files`, tagged `tag`.
+fn oci_layout(dir: &std::path::Path, tag: &str, files: &[(&str, &str)]) {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, path, content.as_bytes())
+            .unwrap();
+    }
+    let layer = builder.into_inner().unwrap();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": { "type": "layers", "diff_ids": [Digest::sha256(&layer).to_string()] },
+    })
+    .to_string()
+    .into_bytes();
+    let descriptor = |media_type: &str, content: &[u8]| {
+        serde_json::json!({
+            "mediaType": media_type,
+            "digest": Digest::sha256(content).to_string(),
+            "size": content.len(),
+        })
+    };
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &config),
+        "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", &layer)],
+    })
+    .to_string()
+    .into_bytes();
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    for blob in [&layer, &config, &manifest] {
+        std::fs::write(blobs.join(Digest::sha256(blob).hex()), blob).unwrap();
+    }
+    let mut entry = descriptor("application/vnd.oci.image.manifest.v1+json", &manifest);
+    entry["annotations"] = serde_json::json!({ "org.opencontainers.image.ref.name": tag });
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::json!({ "schemaVersion": 2, "manifests": [entry] }).to_string(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+#[test]
+fn scan_image_pulls_an_image_the_engine_lacks_with_the_users_docker_login() {
+    require_engine();
+    let registry = distribution("scanner", "sc4n-pa55");
+    let layout = tempfile::tempdir().unwrap();
+    oci_layout(
+        layout.path(),
+        "1.0",
+        &[("app/Cargo.lock", crate::scan::VULNERABLE_LOCK)],
+    );
+    let copied = Command::new("skopeo")
+        .args(["--insecure-policy", "copy", "--preserve-digests"])
+        .args(["--dest-tls-verify=false", "--dest-creds=scanner:sc4n-pa55"])
+        .arg(format!("oci:{}:1.0", layout.path().display()))
+        .arg(format!("docker://{}/team/app:1.0", registry.host))
+        .output()
+        .expect("skopeo is not installed: run scripts/install-registry-test-tools");
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+
+    let project = Project::empty();
+    project.write(
+        "slipway.toml",
+        &format!(
+            "[project]\nname = \"{}\"\n\n[registry]\nurl = \"{}/team\"\ninsecure = true\n",
+            project.name(),
+            registry.host
+        ),
+    );
+    project
+        .slipway(&["db", "import", &crate::scan::corpus()])
+        .success();
+    let logins = tempfile::tempdir().unwrap();
+    let docker = logins.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let login = |password: &str| {
+        let auth = base64_auth("scanner", password);
+        std::fs::write(
+            docker.join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    };
+    let home = logins.path().display().to_string();
+    let docker_config = docker.display().to_string();
+    let env = [
+        ("DOCKER_CONFIG", docker_config.as_str()),
+        ("HOME", home.as_str()),
+        ("XDG_RUNTIME_DIR", home.as_str()),
+        ("REGISTRY_AUTH_FILE", ""),
+    ];
+    let reference = format!("{}/team/app:1.0", registry.host);
+    let scan = [
+        "scan",
+        "image",
+        reference.as_str(),
+        "--format",
+        "json",
+        "--no-record",
+    ];
+
+    login("wrong-pa55");
+    let refused = project.slipway_with(&scan, &env).failure(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "registry {} refused the credentials from auths[\"{}\"]",
+            registry.host, registry.host
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("wrong-pa55"), "{}", refused.stderr);
+
+    login("sc4n-pa55");
+    let scanned = project.slipway_with(&scan, &env).success();
+    let report: serde_json::Value = serde_json::from_str(&scanned.stdout).unwrap();
+    assert_eq!(
+        report["vulnerabilities"][0]["id"], "RUSTSEC-2021-0003",
+        "{report}"
+    );
+    assert!(
+        scanned
+            .stderr
+            .contains(&format!("pulling {reference} from {}", registry.host)),
+        "{}",
+        scanned.stderr
+    );
+}
+
+/// The container engine's trust in a registry's certificate authority, as Podman
+/// (`/etc/containers/certs.d`) and Docker (`/etc/docker/certs.d`) read it for that `host:port`
+/// alone; removed when dropped.
+struct EngineTrust(Vec<std::path::PathBuf>);
+
+impl EngineTrust {
+    fn add(host: &str, certificate_pem: &str) -> EngineTrust {
+        let dirs: Vec<_> = ["/etc/containers/certs.d", "/etc/docker/certs.d"]
+            .iter()
+            .map(|root| std::path::Path::new(root).join(host))
+            .collect();
+        for dir in &dirs {
+            std::fs::create_dir_all(dir).unwrap_or_else(|error| {
+                panic!(
+                    "cannot write {} ({error}): the engine tests run where the engine's configuration is writable (scripts/setup-engine)",
+                    dir.display()
+                )
+            });
+            std::fs::write(dir.join("ca.crt"), certificate_pem).unwrap();
+        }
+        EngineTrust(dirs)
+    }
+}
+
+impl Drop for EngineTrust {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[test]
+fn push_hands_the_users_docker_login_to_the_engine_and_scan_pulls_the_image_back() {
+    require_engine();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let registry = distribution_with_tls("pusher", "pu5h-pa55", Some(&certified));
+    let _trust = EngineTrust::add(&registry.host, &certified.cert.pem());
+    let project = Project::empty();
+    project.write(
+        "slipway.toml",
+        &format!(
+            "[project]\nname = \"{}\"\n\n[registry]\nurl = \"{}/team\"\n",
+            project.name(),
+            registry.host
+        ),
+    );
+    let logins = tempfile::tempdir().unwrap();
+    let docker = logins.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let login = |password: &str| {
+        let auth = base64_auth("pusher", password);
+        std::fs::write(
+            docker.join("config.json"),
+            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+        )
+        .unwrap();
+    };
+    let ca = logins.path().join("ca.pem");
+    std::fs::write(&ca, certified.cert.pem()).unwrap();
+    let (home, docker_config, ca) = (
+        logins.path().display().to_string(),
+        docker.display().to_string(),
+        ca.display().to_string(),
+    );
+    // Only the logins the test wrote, and Slipway trusting the registry's certificate alone.
+    let env = [
+        ("DOCKER_CONFIG", docker_config.as_str()),
+        ("HOME", home.as_str()),
+        ("XDG_RUNTIME_DIR", home.as_str()),
+        ("REGISTRY_AUTH_FILE", ""),
+        ("SSL_CERT_FILE", ca.as_str()),
+    ];
+    let push = ["push", "localhost/slipway/busybox:latest", "--json"];
+
+    login("wrong-pa55");
+    let refused = project.slipway_with(&push, &env).failure(1);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("docker login {}", registry.host)),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("wrong-pa55"), "{}", refused.stderr);
+
+    login("pu5h-pa55");
+    let pushed = project.slipway_with(&push, &env).success();
+    let pushed: serde_json::Value = serde_json::from_str(&pushed.stdout).unwrap();
+    let reference = format!("{}/team/busybox:latest", registry.host);
+    assert_eq!(
+        pushed["images"][0]["reference"],
+        reference.as_str(),
+        "{pushed}"
+    );
+
+    // The engine no longer holds that name (the push's extra tag is gone): the scan pulls it
+    // from the registry over HTTPS with the same login.
+    let scanned = project
+        .slipway_with(
+            &[
+                "scan",
+                "image",
+                &reference,
+                "--format",
+                "json",
+                "--no-record",
+            ],
+            &env,
+        )
+        .success();
+    assert!(
+        scanned
+            .stderr
+            .contains(&format!("pulling {reference} from {}", registry.host)),
+        "{}",
+        scanned.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&scanned.stdout).unwrap();
+    assert_eq!(report["target"]["name"], reference.as_str(), "{report}");
 }
