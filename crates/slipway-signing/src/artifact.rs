@@ -1,0 +1,308 @@
+//! The OCI manifests that carry signatures in a registry, built and read as bytes (no I/O).
+//!
+//! - A bundle is an OCI 1.1 artifact: an image manifest whose `artifactType` is the bundle's
+//!   media type, whose config is the spec's empty descriptor, whose one layer is the bundle's
+//!   JSON, and whose `subject` is the signed image's manifest, so the registry lists it among
+//!   the image's referrers ([`bundle_manifest`]).
+//! - Where a registry has no referrers API, the image spec's fallback is an index tagged
+//!   `sha256-<hex>` ([`fallback_tag`]) listing the referrers ([`merge_fallback_index`]).
+//! - cosign's legacy signatures are layers of an image manifest tagged `sha256-<hex>.sig`
+//!   ([`legacy_tag`], [`legacy_manifest`], [`legacy_signatures`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use slipway_registry::Digest;
+use slipway_registry::manifest::{Descriptor, OCI_INDEX, OCI_MANIFEST};
+
+use crate::bundle::{BUNDLE_MEDIA_TYPE, Bundle};
+use crate::simple_signing::{LegacySignature, PAYLOAD_MEDIA_TYPE, SIGNATURE_ANNOTATION};
+
+/// The image spec's empty config, for artifacts that have none.
+pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+/// Its bytes.
+pub const EMPTY_CONFIG: &[u8] = b"{}";
+/// The annotation cosign puts on a bundle artifact naming what the bundle holds.
+const BUNDLE_CONTENT_ANNOTATION: &str = "dev.sigstore.bundle.content";
+/// The annotation naming the statement's predicate type.
+const PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
+/// An image config's media type (cosign's `.sig` manifests have one).
+const IMAGE_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+
+/// A manifest to store, with the blobs it references (which go first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// The manifest's bytes.
+    pub manifest: Vec<u8>,
+    /// Its media type.
+    pub media_type: &'static str,
+    /// Every blob it references, config first.
+    pub blobs: Vec<Vec<u8>>,
+}
+
+impl Artifact {
+    /// The manifest's digest.
+    pub fn digest(&self) -> Digest {
+        Digest::sha256(&self.manifest)
+    }
+
+    /// A descriptor of the manifest, as a referrers list or fallback index carries it.
+    pub fn descriptor(&self, artifact_type: Option<&str>) -> Descriptor {
+        let annotations = serde_json::from_slice::<Document>(&self.manifest)
+            .map(|document| document.annotations)
+            .unwrap_or_default();
+        Descriptor {
+            media_type: self.media_type.to_owned(),
+            digest: self.digest(),
+            size: self.manifest.len() as u64,
+            urls: Vec::new(),
+            artifact_type: artifact_type.map(str::to_owned),
+            annotations,
+        }
+    }
+}
+
+/// A manifest or index in its JSON form: the fields written and read here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Document {
+    schema_version: u32,
+    media_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    artifact_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    config: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    layers: Option<Vec<Descriptor>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifests: Option<Vec<Descriptor>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<String, String>,
+}
+
+fn descriptor_of(media_type: &str, bytes: &[u8]) -> Descriptor {
+    Descriptor {
+        media_type: media_type.to_owned(),
+        digest: Digest::sha256(bytes),
+        size: bytes.len() as u64,
+        urls: Vec::new(),
+        artifact_type: None,
+        annotations: BTreeMap::new(),
+    }
+}
+
+fn to_bytes(document: &Document) -> Vec<u8> {
+    // Strings, numbers and digests only: serialising cannot fail.
+    serde_json::to_vec(document).unwrap_or_default()
+}
+
+/// The referrer artifact carrying `bundle`, whose subject is `subject` (the image manifest);
+/// `created` (RFC 3339) is recorded as the image spec's creation annotation.
+pub fn bundle_manifest(bundle: &Bundle, subject: Descriptor, created: &str) -> Artifact {
+    let json = bundle.to_json();
+    let predicate_type = bundle
+        .dsse_envelope
+        .as_ref()
+        .and_then(|envelope| {
+            use base64::Engine as _;
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(&envelope.payload)
+                .ok()?;
+            serde_json::from_slice::<crate::Statement>(&payload).ok()
+        })
+        .map(|statement| statement.predicate_type);
+    let mut annotations = BTreeMap::from([
+        (
+            BUNDLE_CONTENT_ANNOTATION.to_owned(),
+            "dsse-envelope".to_owned(),
+        ),
+        (
+            "org.opencontainers.image.created".to_owned(),
+            created.to_owned(),
+        ),
+    ]);
+    if let Some(predicate_type) = predicate_type {
+        annotations.insert(PREDICATE_TYPE_ANNOTATION.to_owned(), predicate_type);
+    }
+    let document = Document {
+        schema_version: 2,
+        media_type: OCI_MANIFEST.to_owned(),
+        artifact_type: Some(BUNDLE_MEDIA_TYPE.to_owned()),
+        config: Some(descriptor_of(EMPTY_MEDIA_TYPE, EMPTY_CONFIG)),
+        layers: Some(vec![descriptor_of(BUNDLE_MEDIA_TYPE, &json)]),
+        subject: Some(subject),
+        annotations,
+        ..Document::default()
+    };
+    Artifact {
+        manifest: to_bytes(&document),
+        media_type: OCI_MANIFEST,
+        blobs: vec![EMPTY_CONFIG.to_vec(), json],
+    }
+}
+
+/// The bundle layer's descriptor of a referrer manifest, when it is a bundle artifact.
+pub fn bundle_layer(manifest: &[u8]) -> Option<Descriptor> {
+    let document: Document = serde_json::from_slice(manifest).ok()?;
+    if document.artifact_type.as_deref() != Some(BUNDLE_MEDIA_TYPE) {
+        return None;
+    }
+    document
+        .layers?
+        .into_iter()
+        .find(|layer| layer.media_type == BUNDLE_MEDIA_TYPE)
+}
+
+/// The tag of the referrers fallback index for `digest`: `sha256-<hex>`.
+pub fn fallback_tag(digest: &Digest) -> String {
+    format!("{}-{}", digest.algorithm().name(), digest.hex())
+}
+
+/// The tag of cosign's legacy signatures of `digest`: `sha256-<hex>.sig`.
+pub fn legacy_tag(digest: &Digest) -> String {
+    format!("{}.sig", fallback_tag(digest))
+}
+
+/// The fallback index for a subject: `existing` (the index the tag held, if any and valid)
+/// with `additions` merged in, each descriptor once (by digest), in a stable order so two
+/// signers merging the same set write the same bytes.
+pub fn merge_fallback_index(existing: Option<&[u8]>, additions: &[Descriptor]) -> Artifact {
+    let mut by_digest: BTreeMap<String, Descriptor> = fallback_entries(existing)
+        .into_iter()
+        .map(|descriptor| (descriptor.digest.to_string(), descriptor))
+        .collect();
+    for descriptor in additions {
+        by_digest.insert(descriptor.digest.to_string(), descriptor.clone());
+    }
+    let document = Document {
+        schema_version: 2,
+        media_type: OCI_INDEX.to_owned(),
+        manifests: Some(by_digest.into_values().collect()),
+        ..Document::default()
+    };
+    Artifact {
+        manifest: to_bytes(&document),
+        media_type: OCI_INDEX,
+        blobs: Vec::new(),
+    }
+}
+
+/// The descriptors a fallback index lists; none when it is absent or not an index.
+pub fn fallback_entries(index: Option<&[u8]>) -> Vec<Descriptor> {
+    index
+        .and_then(|bytes| serde_json::from_slice::<Document>(bytes).ok())
+        .and_then(|document| document.manifests)
+        .unwrap_or_default()
+}
+
+/// cosign's legacy `.sig` manifest holding `signatures`, each payload a layer annotated with
+/// its signature.
+pub fn legacy_manifest(signatures: &[LegacySignature]) -> Artifact {
+    let layers: Vec<Descriptor> = signatures
+        .iter()
+        .map(|signed| Descriptor {
+            annotations: BTreeMap::from([(
+                SIGNATURE_ANNOTATION.to_owned(),
+                signed.signature.clone(),
+            )]),
+            ..descriptor_of(PAYLOAD_MEDIA_TYPE, &signed.payload)
+        })
+        .collect();
+    // An image config whose layers are the payloads, as cosign writes it, so tools that read
+    // `.sig` manifests as images accept it.
+    let config = serde_json::json!({
+        "architecture": "",
+        "os": "",
+        "config": {},
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": layers.iter().map(|layer| layer.digest.to_string()).collect::<Vec<_>>(),
+        },
+    });
+    let config = serde_json::to_vec(&config).unwrap_or_default();
+    let document = Document {
+        schema_version: 2,
+        media_type: OCI_MANIFEST.to_owned(),
+        config: Some(descriptor_of(IMAGE_CONFIG_MEDIA_TYPE, &config)),
+        layers: Some(layers),
+        ..Document::default()
+    };
+    let mut blobs = vec![config];
+    blobs.extend(signatures.iter().map(|signed| signed.payload.clone()));
+    Artifact {
+        manifest: to_bytes(&document),
+        media_type: OCI_MANIFEST,
+        blobs,
+    }
+}
+
+/// The signature layers of a legacy `.sig` manifest: each payload's descriptor and its
+/// signature annotation (layers without one are skipped).
+pub fn legacy_signatures(manifest: &[u8]) -> Vec<(Descriptor, String)> {
+    serde_json::from_slice::<Document>(manifest)
+        .ok()
+        .and_then(|document| document.layers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|layer| layer.media_type == PAYLOAD_MEDIA_TYPE)
+        .filter_map(|layer| {
+            let signature = layer.annotations.get(SIGNATURE_ANNOTATION)?.clone();
+            Some((layer, signature))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SigningKey, sign_image, simple_signing};
+
+    fn image() -> Descriptor {
+        descriptor_of(OCI_MANIFEST, b"{\"image\":1}")
+    }
+
+    #[test]
+    fn a_bundle_artifact_references_its_subject_and_reads_back() {
+        let key = SigningKey::generate().unwrap();
+        let bundle = sign_image(&key, "r/app", &image().digest).unwrap();
+        let artifact = bundle_manifest(&bundle, image(), "2026-01-01T00:00:00Z");
+        let document: Document = serde_json::from_slice(&artifact.manifest).unwrap();
+        assert_eq!(document.subject, Some(image()));
+        assert_eq!(
+            document.annotations[PREDICATE_TYPE_ANNOTATION],
+            crate::COSIGN_SIGN_PREDICATE
+        );
+        let layer = bundle_layer(&artifact.manifest).unwrap();
+        assert_eq!(layer.digest, Digest::sha256(&artifact.blobs[1]));
+        assert_eq!(fallback_tag(&image().digest).len(), 7 + 64);
+    }
+
+    #[test]
+    fn merging_a_fallback_index_keeps_what_it_held_and_is_order_independent() {
+        let a = descriptor_of(OCI_MANIFEST, b"a");
+        let b = descriptor_of(OCI_MANIFEST, b"b");
+        let with_a = merge_fallback_index(None, std::slice::from_ref(&a));
+        let both = merge_fallback_index(Some(&with_a.manifest), &[b.clone(), a.clone()]);
+        let other_way = merge_fallback_index(
+            Some(&merge_fallback_index(None, std::slice::from_ref(&b)).manifest),
+            std::slice::from_ref(&a),
+        );
+        assert_eq!(both, other_way);
+        assert_eq!(fallback_entries(Some(&both.manifest)).len(), 2);
+        assert!(fallback_entries(Some(b"not json")).is_empty());
+    }
+
+    #[test]
+    fn legacy_signatures_read_back_from_their_manifest() {
+        let key = SigningKey::generate().unwrap();
+        let first = simple_signing::sign(&key, "r/app", &image().digest).unwrap();
+        let second = simple_signing::sign(&key, "r/app", &image().digest).unwrap();
+        let artifact = legacy_manifest(&[first.clone(), second]);
+        let read = legacy_signatures(&artifact.manifest);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].1, first.signature);
+        assert_eq!(read[0].0.digest, Digest::sha256(&first.payload));
+    }
+}
