@@ -9,13 +9,13 @@ use crate::client::{Prepared, RegistryClient, manifest_accept};
 use crate::error::ClientError;
 
 /// The scope a request reading `repository` needs.
-fn pull_scope(repository: &RepositoryName) -> String {
+pub(crate) fn pull_scope(repository: &RepositoryName) -> String {
     format!("repository:{repository}:pull")
 }
 
 /// The scope every request of a push to `repository` asks for, so that one token serves the
 /// whole push.
-fn push_scope(repository: &RepositoryName) -> String {
+pub(crate) fn push_scope(repository: &RepositoryName) -> String {
     format!("repository:{repository}:pull,push")
 }
 

@@ -11,6 +11,9 @@
 //!   `Bearer` challenges (the token flow, tokens cached by scope), and pushes and pulls bundles
 //!   ([`RegistryClient::push_bundle`], [`RegistryClient::pull_bundle`]) in the form the
 //!   embedded registry keeps them.
+//! - [`RegistryClient::attach_referrer`] and [`RegistryClient::referrers`] store and list a
+//!   manifest's referrers (signatures) through the referrers API, or the `sha256-<hex>` tag
+//!   fallback where a registry has none, without ever losing a concurrent writer's referrer.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,9 +36,11 @@ mod distribution;
 mod error;
 pub mod key;
 mod lookup;
+mod referrers;
 
 pub use challenge::Challenge;
 pub use client::{RegistryClient, Transport};
 pub use credentials::{Credentials, Secret, Source};
 pub use error::{ClientError, CredentialError};
 pub use lookup::{Environment, find_credentials};
+pub use referrers::{Referrer, ReferrersSupport, fallback_tag};

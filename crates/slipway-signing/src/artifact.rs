@@ -4,8 +4,6 @@
 //!   media type, whose config is the spec's empty descriptor, whose one layer is the bundle's
 //!   JSON, and whose `subject` is the signed image's manifest, so the registry lists it among
 //!   the image's referrers ([`bundle_manifest`]).
-//! - Where a registry has no referrers API, the image spec's fallback is an index tagged
-//!   `sha256-<hex>` ([`fallback_tag`]) listing the referrers ([`merge_fallback_index`]).
 //! - cosign's legacy signatures are layers of an image manifest tagged `sha256-<hex>.sig`
 //!   ([`legacy_tag`], [`legacy_manifest`], [`legacy_signatures`]).
 
@@ -13,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use slipway_registry::Digest;
-use slipway_registry::manifest::{Descriptor, OCI_INDEX, OCI_MANIFEST};
+use slipway_registry::manifest::{Descriptor, OCI_MANIFEST};
 
 use crate::bundle::{BUNDLE_MEDIA_TYPE, Bundle};
 use crate::simple_signing::{LegacySignature, PAYLOAD_MEDIA_TYPE, SIGNATURE_ANNOTATION};
@@ -155,46 +153,9 @@ pub fn bundle_layer(manifest: &[u8]) -> Option<Descriptor> {
         .find(|layer| layer.media_type == BUNDLE_MEDIA_TYPE)
 }
 
-/// The tag of the referrers fallback index for `digest`: `sha256-<hex>`.
-pub fn fallback_tag(digest: &Digest) -> String {
-    format!("{}-{}", digest.algorithm().name(), digest.hex())
-}
-
 /// The tag of cosign's legacy signatures of `digest`: `sha256-<hex>.sig`.
 pub fn legacy_tag(digest: &Digest) -> String {
-    format!("{}.sig", fallback_tag(digest))
-}
-
-/// The fallback index for a subject: `existing` (the index the tag held, if any and valid)
-/// with `additions` merged in, each descriptor once (by digest), in a stable order so two
-/// signers merging the same set write the same bytes.
-pub fn merge_fallback_index(existing: Option<&[u8]>, additions: &[Descriptor]) -> Artifact {
-    let mut by_digest: BTreeMap<String, Descriptor> = fallback_entries(existing)
-        .into_iter()
-        .map(|descriptor| (descriptor.digest.to_string(), descriptor))
-        .collect();
-    for descriptor in additions {
-        by_digest.insert(descriptor.digest.to_string(), descriptor.clone());
-    }
-    let document = Document {
-        schema_version: 2,
-        media_type: OCI_INDEX.to_owned(),
-        manifests: Some(by_digest.into_values().collect()),
-        ..Document::default()
-    };
-    Artifact {
-        manifest: to_bytes(&document),
-        media_type: OCI_INDEX,
-        blobs: Vec::new(),
-    }
-}
-
-/// The descriptors a fallback index lists; none when it is absent or not an index.
-pub fn fallback_entries(index: Option<&[u8]>) -> Vec<Descriptor> {
-    index
-        .and_then(|bytes| serde_json::from_slice::<Document>(bytes).ok())
-        .and_then(|document| document.manifests)
-        .unwrap_or_default()
+    format!("{}-{}.sig", digest.algorithm().name(), digest.hex())
 }
 
 /// cosign's legacy `.sig` manifest holding `signatures`, each payload a layer annotated with
@@ -276,22 +237,7 @@ mod tests {
         );
         let layer = bundle_layer(&artifact.manifest).unwrap();
         assert_eq!(layer.digest, Digest::sha256(&artifact.blobs[1]));
-        assert_eq!(fallback_tag(&image().digest).len(), 7 + 64);
-    }
-
-    #[test]
-    fn merging_a_fallback_index_keeps_what_it_held_and_is_order_independent() {
-        let a = descriptor_of(OCI_MANIFEST, b"a");
-        let b = descriptor_of(OCI_MANIFEST, b"b");
-        let with_a = merge_fallback_index(None, std::slice::from_ref(&a));
-        let both = merge_fallback_index(Some(&with_a.manifest), &[b.clone(), a.clone()]);
-        let other_way = merge_fallback_index(
-            Some(&merge_fallback_index(None, std::slice::from_ref(&b)).manifest),
-            std::slice::from_ref(&a),
-        );
-        assert_eq!(both, other_way);
-        assert_eq!(fallback_entries(Some(&both.manifest)).len(), 2);
-        assert!(fallback_entries(Some(b"not json")).is_empty());
+        assert_eq!(legacy_tag(&image().digest).len(), 7 + 64 + 4);
     }
 
     #[test]

@@ -6,5 +6,6 @@
 
 mod htpasswd;
 mod lookup;
+mod referrers;
 mod support;
 mod token;
