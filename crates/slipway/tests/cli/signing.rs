@@ -228,3 +228,56 @@ fn push_with_client(host: &str, name: &str, tag: &str) -> Digest {
         ))
         .unwrap()
 }
+
+#[test]
+fn a_bundle_for_another_digest_attached_to_an_image_is_refused_with_the_reason() {
+    let project = project_with_keys();
+    let storage = tempfile::tempdir().unwrap();
+    let (_served, port) = serve(&project, &["--storage", storage.path().to_str().unwrap()]);
+    let image_digest = push_image(port, "shop/web", "1.0");
+    let other_digest = push_image(port, "shop/web", "2.0");
+    let host = format!("127.0.0.1:{port}");
+
+    // A correctly signed bundle, but of the other image, made to refer to this one.
+    let key = slipway_signing::SigningKey::read(
+        &project.path().join("keys/cosign.key"),
+        PASSWORD.as_bytes(),
+    )
+    .unwrap();
+    let bundle =
+        slipway_signing::sign_image(&key, &format!("{host}/shop/web"), &other_digest).unwrap();
+    let client = RegistryClient::new(&host, Transport::Http, None).unwrap();
+    let repository = "shop/web".parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let subject = runtime
+        .block_on(client.manifest_descriptor(&repository, &image_digest.to_string()))
+        .unwrap();
+    let stored =
+        slipway_signing::artifact::bundle_manifest(&bundle, subject, "2026-01-01T00:00:00Z");
+    let referrer = slipway_registry_client::Referrer {
+        descriptor: stored.descriptor(Some(slipway_signing::BUNDLE_MEDIA_TYPE)),
+        manifest: Bytes::from(stored.manifest.clone()),
+        blobs: stored.blobs.iter().cloned().map(Bytes::from).collect(),
+    };
+    runtime
+        .block_on(client.attach_referrer(&repository, &image_digest, &referrer))
+        .unwrap();
+
+    let run = slipway(
+        &project,
+        &[
+            "verify",
+            &format!("{host}/shop/web:1.0"),
+            "--key",
+            "keys/cosign.pub",
+        ],
+    )
+    .failure(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "the signature is for {other_digest}, not {image_digest}"
+        )),
+        "{}",
+        run.stderr
+    );
+}
