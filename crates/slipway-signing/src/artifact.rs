@@ -100,17 +100,7 @@ fn to_bytes(document: &Document) -> Vec<u8> {
 /// `created` (RFC 3339) is recorded as the image spec's creation annotation.
 pub fn bundle_manifest(bundle: &Bundle, subject: Descriptor, created: &str) -> Artifact {
     let json = bundle.to_json();
-    let predicate_type = bundle
-        .dsse_envelope
-        .as_ref()
-        .and_then(|envelope| {
-            use base64::Engine as _;
-            let payload = base64::engine::general_purpose::STANDARD
-                .decode(&envelope.payload)
-                .ok()?;
-            serde_json::from_slice::<crate::Statement>(&payload).ok()
-        })
-        .map(|statement| statement.predicate_type);
+    let predicate_type = bundle.statement().map(|statement| statement.predicate_type);
     let mut annotations = BTreeMap::from([
         (
             BUNDLE_CONTENT_ANNOTATION.to_owned(),

@@ -89,6 +89,17 @@ impl Bundle {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
+    /// The statement the envelope carries, unverified: for labelling a bundle, never for
+    /// trusting it.
+    pub fn statement(&self) -> Option<Statement> {
+        use base64::Engine as _;
+        let envelope = self.dsse_envelope.as_ref()?;
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(&envelope.payload)
+            .ok()?;
+        serde_json::from_slice(&payload).ok()
+    }
+
     /// Checks, in order: the bundle is v0.3, holds a DSSE envelope, names `key` if it names one,
     /// an envelope signature verifies with `key`, the payload is an in-toto v1 statement, and
     /// its subject is `digest`. Returns the statement.
