@@ -43,16 +43,18 @@ assert private.curve.name == "secp256r1", private.curve.name
 print("ok")
 "#;
 
-/// Writes a fresh P-256 key as newer cosign does: the SIGSTORE label, scrypt N = 2^16.
+/// Writes a fresh key (P-256, or Ed25519 when told) as newer cosign does: the SIGSTORE label,
+/// scrypt N = 2^16.
 const WRITE_KEY: &str = r#"
 import base64, json, os, sys
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 import nacl.secret
 
 key_path, pub_path, password = sys.argv[1], sys.argv[2], sys.argv[3].encode()
-private = ec.generate_private_key(ec.SECP256R1())
+kind = sys.argv[4] if len(sys.argv) > 4 else "p256"
+private = ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else ec.generate_private_key(ec.SECP256R1())
 der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
 salt, nonce = os.urandom(32), os.urandom(24)
@@ -161,6 +163,28 @@ fn a_key_written_under_the_sigstore_label_by_python_signs_here() {
     assert_eq!(key.public_key(), public);
     let wrong = SigningKey::read(&key_path, b"pW").unwrap_err();
     assert!(matches!(wrong, KeyError::WrongPassword { .. }), "{wrong:?}");
+}
+
+#[test]
+fn an_ed25519_key_file_is_refused_as_an_unsupported_type_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("ed25519.key");
+    let pub_path = dir.path().join("ed25519.pub");
+    let args = [&key_path, &pub_path, Path::new("pw"), Path::new("ed25519")];
+    assert_success(&python(WRITE_KEY, &args));
+
+    let error = SigningKey::read(&key_path, b"pw").unwrap_err();
+    assert!(
+        matches!(error, KeyError::UnsupportedKeyType { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("ed25519.key"), "{error}");
+    assert!(error.hint().contains("ECDSA P-256"), "{}", error.hint());
+    let error = PublicKey::read(&pub_path).unwrap_err();
+    assert!(
+        matches!(error, KeyError::UnsupportedKeyType { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
