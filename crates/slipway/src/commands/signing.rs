@@ -407,7 +407,15 @@ impl ImageRef {
 }
 
 fn client_failure(image: &ImageRef, error: slipway_registry_client::ClientError) -> Failure {
-    super::push::client_failure(error, &image.host, false)
+    match error {
+        // The image names its registry itself: slipway.toml has nothing to do with it.
+        slipway_registry_client::ClientError::Unreachable { .. } => Failure::new(error.to_string())
+            .hint(format!(
+                "check that a registry answers at {}; one serving plain HTTP needs --insecure",
+                image.host
+            )),
+        error => super::push::client_failure(error, &image.host, false),
+    }
 }
 
 /// A key error with its fix; a wrong password or key file is bad input.
