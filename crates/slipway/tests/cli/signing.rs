@@ -281,3 +281,42 @@ fn a_bundle_for_another_digest_attached_to_an_image_is_refused_with_the_reason()
         run.stderr
     );
 }
+
+#[test]
+fn signers_at_the_same_moment_on_a_registry_without_referrers_all_keep_their_signature() {
+    let registry = distribution("signer", "distribution-pa55");
+    let project = project_with_keys();
+    let auth = base64::engine::general_purpose::STANDARD.encode("signer:distribution-pa55");
+    project.write(
+        ".docker/config.json",
+        &format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.host),
+    );
+    push_with_client(&registry.host, "team/api", "1.0");
+    let image = format!("{}/team/api:1.0", registry.host);
+
+    // ECDSA signatures are randomised: each signer makes a bundle of its own.
+    const SIGNERS: usize = 4;
+    std::thread::scope(|scope| {
+        let signers: Vec<_> = (0..SIGNERS)
+            .map(|_| {
+                scope.spawn(|| slipway(&project, &["sign", &image, "--key", "keys/cosign.key"]))
+            })
+            .collect();
+        for signer in signers {
+            signer.join().unwrap().success();
+        }
+    });
+
+    let run = slipway(
+        &project,
+        &["verify", &image, "--key", "keys/cosign.pub", "--json"],
+    )
+    .success();
+    let verdict = verdict(&run);
+    let signatures = verdict["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), SIGNERS, "{signatures:?}");
+    assert!(
+        signatures.iter().all(|found| found["verified"] == true),
+        "{signatures:?}"
+    );
+}
