@@ -19,8 +19,10 @@
 //!    replaced it with an older view), steps 2 and 3 repeat, a bounded number of times.
 //!
 //! Readers ([`RegistryClient::referrers`]) take the union of the index and the per-referrer
-//! tags, so a signature is found from the moment its own tag exists, and the index (what other
-//! tools read) converges to the whole set with every writer's merge.
+//! tags, so a signature is found from the moment its own tag exists. The index (what other
+//! tools read) ends up whole too: every writer tags its referrer before writing the index, so
+//! the writer whose write lands last reads back, after it, a tag list holding every referrer,
+//! and writes again if its index missed one.
 
 use std::collections::BTreeMap;
 
