@@ -43,6 +43,9 @@ const MERGE_ROUNDS: usize = 10;
 /// before the first retry (growing linearly).
 const READ_ATTEMPTS: u32 = 8;
 const READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+/// How many times a manifest is pushed again after the registry lost a blob to a concurrent
+/// upload of the same blob.
+const BLOB_RACE_ATTEMPTS: u32 = 5;
 /// How many hex digits of a referrer's digest its own fallback tag keeps (128 bits: unique).
 const OWN_TAG_HEX: usize = 32;
 
@@ -195,11 +198,30 @@ impl RegistryClient {
         manifest: Bytes,
         blobs: &[Bytes],
     ) -> Result<Digest, ClientError> {
-        for blob in blobs {
-            self.push_blob(repository, blob.clone()).await?;
+        let mut attempt = 0;
+        loop {
+            for blob in blobs {
+                self.push_blob(repository, blob.clone()).await?;
+            }
+            match self
+                .put_manifest(repository, reference, media_type, manifest.clone())
+                .await
+            {
+                // distribution's filesystem storage reads a blob's link half-written, and says
+                // the blob is unknown, while another client uploads the same blob (signatures
+                // share their empty config and their payloads): push again after a pause.
+                Err(ClientError::Status {
+                    status, message, ..
+                }) if status == StatusCode::BAD_REQUEST
+                    && message.contains("BLOB_UNKNOWN")
+                    && attempt < BLOB_RACE_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(READ_PAUSE * attempt).await;
+                }
+                answer => return answer,
+            }
         }
-        self.put_manifest(repository, reference, media_type, manifest)
-            .await
     }
 
     /// Stores `referrer` and makes it a listed referrer of `subject`: through the referrers
@@ -322,7 +344,7 @@ impl RegistryClient {
         subject: &Digest,
     ) -> Result<(Option<Digest>, Vec<Descriptor>), ClientError> {
         let index = self
-            .tag_being_written(repository, &fallback_tag(subject))
+            .manifest_while_written(repository, &fallback_tag(subject))
             .await?;
         let listed = index
             .as_ref()
@@ -334,17 +356,22 @@ impl RegistryClient {
             if !is_own_tag(subject, &tag) {
                 continue;
             }
-            if let Some((digest, bytes)) = self.tag_being_written(repository, &tag).await? {
+            if let Some((digest, bytes)) = self.manifest_while_written(repository, &tag).await? {
                 own.push(listing_descriptor(digest, &bytes));
             }
         }
         Ok((index.map(|(digest, _)| digest), merge(listed, &own)))
     }
 
-    /// The manifest under `tag`, which other writers may be replacing at this moment.
-    /// distribution's filesystem storage answers 500 to a read that meets a tag's link file
-    /// being rewritten, so a server error is asked again after a short, growing pause.
-    async fn tag_being_written(
+    /// The manifest under `tag`, which other writers may be replacing at this moment, or `None`
+    /// when there is none. distribution's filesystem storage answers 500 to a read that meets
+    /// a tag's link file being rewritten, so a server error is asked again after a short,
+    /// growing pause.
+    ///
+    /// # Errors
+    ///
+    /// As [`RegistryClient::manifest_if_present`], once the retries are spent.
+    pub async fn manifest_while_written(
         &self,
         repository: &RepositoryName,
         tag: &str,
@@ -380,7 +407,7 @@ impl RegistryClient {
             }
             let (_, known) = self.fallback_referrers(repository, subject).await?;
             let index = self
-                .tag_being_written(repository, &fallback_tag(subject))
+                .manifest_while_written(repository, &fallback_tag(subject))
                 .await?
                 .and_then(|(_, bytes)| serde_json::from_slice::<Index>(&bytes).ok())
                 .map(|index| index.manifests)

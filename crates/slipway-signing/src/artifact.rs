@@ -148,6 +148,32 @@ pub fn legacy_tag(digest: &Digest) -> String {
     format!("{}-{}.sig", digest.algorithm().name(), digest.hex())
 }
 
+/// How many hex digits of a signature manifest's digest its own tag keeps (128 bits: unique).
+const OWN_TAG_HEX: usize = 32;
+
+/// The tag only the legacy signature manifest `own` (holding one signature) is stored under:
+/// `sha256-<hex>.<first 32 hex of own>.sig`. No other signer ever writes it, so a signature is
+/// never lost to a concurrent rewrite of the shared `.sig` tag.
+pub fn own_legacy_tag(subject: &Digest, own: &Digest) -> String {
+    let hex = own.hex();
+    format!(
+        "{}-{}.{}.sig",
+        subject.algorithm().name(),
+        subject.hex(),
+        &hex[..OWN_TAG_HEX.min(hex.len())]
+    )
+}
+
+/// Whether `tag` is one of [`own_legacy_tag`]'s for `subject`.
+pub fn is_own_legacy_tag(subject: &Digest, tag: &str) -> bool {
+    let prefix = format!("{}-{}.", subject.algorithm().name(), subject.hex());
+    tag.strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix(".sig"))
+        .is_some_and(|hex| {
+            hex.len() == OWN_TAG_HEX && hex.bytes().all(|byte| byte.is_ascii_hexdigit())
+        })
+}
+
 /// cosign's legacy `.sig` manifest holding `signatures`, each payload a layer annotated with
 /// its signature.
 pub fn legacy_manifest(signatures: &[LegacySignature]) -> Artifact {
@@ -240,5 +266,15 @@ mod tests {
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].1, first.signature);
         assert_eq!(read[0].0.digest, Digest::sha256(&first.payload));
+    }
+
+    #[test]
+    fn a_signature_s_own_legacy_tag_is_recognised_and_nothing_else() {
+        let subject = image().digest;
+        let own = own_legacy_tag(&subject, &Digest::sha256(b"signature"));
+        assert!(own.len() <= 128, "tags are at most 128 characters");
+        assert!(is_own_legacy_tag(&subject, &own));
+        assert!(!is_own_legacy_tag(&subject, &legacy_tag(&subject)));
+        assert!(!is_own_legacy_tag(&Digest::sha256(b"other"), &own));
     }
 }

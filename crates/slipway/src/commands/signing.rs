@@ -217,17 +217,16 @@ async fn read_bundle(
     Bundle::from_json(&json)
 }
 
-/// Every legacy signature in the `.sig` manifest of `subject`, checked.
+/// Every legacy signature of `subject`, checked: those of the `.sig` manifest and those still
+/// only under their own tags (see [`add_legacy_signature`]).
 async fn check_legacy(
     client: &RegistryClient,
     image: &ImageRef,
     key: &PublicKey,
     subject: &Digest,
 ) -> Result<Vec<Checked>, Failure> {
-    let Some((manifest, _)) = legacy_signatures(client, image, subject).await? else {
-        return Ok(Vec::new());
-    };
-    Ok(manifest
+    let (_, signatures) = known_legacy_signatures(client, image, subject).await?;
+    Ok(signatures
         .iter()
         .map(|signed| {
             let outcome = signed.verify(key, subject);
@@ -242,20 +241,18 @@ async fn check_legacy(
         .collect())
 }
 
-/// The signatures the `.sig` tag of `subject` holds, and that manifest's digest; `None` when
-/// there is no such tag.
-async fn legacy_signatures(
+/// The signatures in the manifest `tag` names; none when there is no such tag.
+async fn signatures_at(
     client: &RegistryClient,
     image: &ImageRef,
-    subject: &Digest,
-) -> Result<Option<(Vec<LegacySignature>, Digest)>, Failure> {
-    let tag = artifact::legacy_tag(subject);
-    let Some((digest, manifest)) = client
-        .manifest_if_present(&image.repository, &tag)
+    tag: &str,
+) -> Result<Vec<LegacySignature>, Failure> {
+    let Some((_, manifest)) = client
+        .manifest_while_written(&image.repository, tag)
         .await
         .map_err(|error| client_failure(image, error))?
     else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let mut signatures = Vec::new();
     for (layer, signature) in artifact::legacy_signatures(&manifest) {
@@ -268,48 +265,86 @@ async fn legacy_signatures(
             signature,
         });
     }
-    Ok(Some((signatures, digest)))
+    Ok(signatures)
 }
 
-/// How many times a legacy `.sig` manifest is rewritten when a concurrent signer replaced it.
+/// The signatures the `.sig` manifest of `subject` holds, and every known legacy signature of
+/// it: those, then those under a signature's own tag that the manifest lacks.
+async fn known_legacy_signatures(
+    client: &RegistryClient,
+    image: &ImageRef,
+    subject: &Digest,
+) -> Result<(Vec<LegacySignature>, Vec<LegacySignature>), Failure> {
+    let shared = signatures_at(client, image, &artifact::legacy_tag(subject)).await?;
+    let mut known = shared.clone();
+    let tags = client
+        .tags(&image.repository)
+        .await
+        .map_err(|error| client_failure(image, error))?;
+    for tag in tags
+        .iter()
+        .filter(|tag| artifact::is_own_legacy_tag(subject, tag))
+    {
+        for signed in signatures_at(client, image, tag).await? {
+            if !known.contains(&signed) {
+                known.push(signed);
+            }
+        }
+    }
+    Ok((shared, known))
+}
+
+/// How many times the `.sig` manifest is written again when a concurrent signer replaced it.
 const LEGACY_ROUNDS: usize = 10;
 
-/// Adds `signed` to the `.sig` manifest of `subject`: read, add, write, then read back, and
-/// again while another signer's write replaced ours (cosign's own scheme has no better
-/// guarantee: the tag is the only place these signatures live).
+/// Adds `signed` to the legacy signatures of `subject` without losing one another signer adds
+/// at the same moment, as `slipway-registry-client` does for referrers: the signature first
+/// gets a `.sig` manifest and tag of its own that no other signer writes; then, until the shared
+/// `.sig` manifest (what cosign reads) holds every signature under any own tag, it is rewritten
+/// with all of them. Whoever writes it last reads the tags back after that write, so it ends
+/// up whole.
 async fn add_legacy_signature(
     client: &RegistryClient,
     image: &ImageRef,
     subject: &Digest,
     signed: LegacySignature,
 ) -> Result<(), Failure> {
+    let own = artifact::legacy_manifest(std::slice::from_ref(&signed));
+    let own_tag = artifact::own_legacy_tag(subject, &own.digest());
+    push_artifact(client, image, &own_tag, own).await?;
     let tag = artifact::legacy_tag(subject);
     for _ in 0..LEGACY_ROUNDS {
-        let mut signatures = legacy_signatures(client, image, subject)
-            .await?
-            .map(|(signatures, _)| signatures)
-            .unwrap_or_default();
-        if signatures.contains(&signed) {
+        let (shared, known) = known_legacy_signatures(client, image, subject).await?;
+        if known.iter().all(|signature| shared.contains(signature)) {
             return Ok(());
         }
-        signatures.push(signed.clone());
-        let stored = artifact::legacy_manifest(&signatures);
-        let blobs: Vec<Bytes> = stored.blobs.iter().cloned().map(Bytes::from).collect();
-        client
-            .push_manifest(
-                &image.repository,
-                &tag,
-                stored.media_type,
-                Bytes::from(stored.manifest),
-                &blobs,
-            )
-            .await
-            .map_err(|error| client_failure(image, error))?;
+        push_artifact(client, image, &tag, artifact::legacy_manifest(&known)).await?;
     }
-    Err(Failure::new(format!(
-        "{tag} kept changing while signing: the legacy signature could not be added"
-    ))
-    .hint("another signer is writing the same tag; sign again once it is done"))
+    // The signature is stored under its own tag, where `slipway verify` finds it; the next
+    // signer's write completes the shared manifest.
+    tracing::warn!(%tag, "the legacy signature manifest kept changing; left to the next signer");
+    Ok(())
+}
+
+/// Stores `stored` and its blobs under `tag`.
+async fn push_artifact(
+    client: &RegistryClient,
+    image: &ImageRef,
+    tag: &str,
+    stored: Artifact,
+) -> Result<(), Failure> {
+    let blobs: Vec<Bytes> = stored.blobs.into_iter().map(Bytes::from).collect();
+    client
+        .push_manifest(
+            &image.repository,
+            tag,
+            stored.media_type,
+            Bytes::from(stored.manifest),
+            &blobs,
+        )
+        .await
+        .map_err(|error| client_failure(image, error))?;
+    Ok(())
 }
 
 fn referrer(stored: &Artifact, artifact_type: &str) -> Referrer {

@@ -196,8 +196,8 @@ fn a_wrong_password_is_refused_naming_the_key_file() {
     );
 }
 
-/// Pushes a one-layer image to the registry at `host` with the test's credentials.
-fn push_with_client(host: &str, name: &str, tag: &str) -> Digest {
+/// A client of the registry at `host` with the test's credentials.
+fn test_client(host: &str) -> RegistryClient {
     let credentials = Credentials::new(
         host,
         Secret::Basic {
@@ -206,7 +206,23 @@ fn push_with_client(host: &str, name: &str, tag: &str) -> Digest {
         },
         Source::Given("the test".to_owned()),
     );
-    let client = RegistryClient::new(host, Transport::Http, Some(credentials)).unwrap();
+    RegistryClient::new(host, Transport::Http, Some(credentials)).unwrap()
+}
+
+/// The manifest `reference` names in `name` on the registry at `host`.
+fn fetch_manifest(host: &str, name: &str, reference: &str) -> Vec<u8> {
+    let client = test_client(host);
+    let (_, bytes) = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(client.manifest_if_present(&name.parse().unwrap(), reference))
+        .unwrap()
+        .expect("the manifest is there");
+    bytes.to_vec()
+}
+
+/// Pushes a one-layer image to the registry at `host` with the test's credentials.
+fn push_with_client(host: &str, name: &str, tag: &str) -> Digest {
+    let client = test_client(host);
     let config = Bytes::from_static(b"{\"architecture\":\"amd64\",\"os\":\"linux\"}");
     let layer = Bytes::from_static(b"a layer");
     let descriptor = |media_type: &str, content: &[u8]| serde_json::json!({"mediaType": media_type, "digest": Digest::sha256(content), "size": content.len()});
@@ -294,18 +310,25 @@ fn signers_at_the_same_moment_on_a_registry_without_referrers_all_keep_their_sig
     push_with_client(&registry.host, "team/api", "1.0");
     let image = format!("{}/team/api:1.0", registry.host);
 
-    // ECDSA signatures are randomised: each signer makes a bundle of its own.
+    // ECDSA signatures are randomised: each signer makes a bundle and a legacy signature of
+    // its own.
     const SIGNERS: usize = 4;
-    std::thread::scope(|scope| {
-        let signers: Vec<_> = (0..SIGNERS)
-            .map(|_| {
-                scope.spawn(|| slipway(&project, &["sign", &image, "--key", "keys/cosign.key"]))
-            })
-            .collect();
-        for signer in signers {
-            signer.join().unwrap().success();
-        }
-    });
+    for extra in [&[][..], &["--legacy"][..]] {
+        std::thread::scope(|scope| {
+            let signers: Vec<_> = (0..SIGNERS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut args = vec!["sign", image.as_str(), "--key", "keys/cosign.key"];
+                        args.extend_from_slice(extra);
+                        slipway(&project, &args)
+                    })
+                })
+                .collect();
+            for signer in signers {
+                signer.join().unwrap().success();
+            }
+        });
+    }
 
     let run = slipway(
         &project,
@@ -314,9 +337,27 @@ fn signers_at_the_same_moment_on_a_registry_without_referrers_all_keep_their_sig
     .success();
     let verdict = verdict(&run);
     let signatures = verdict["signatures"].as_array().unwrap();
-    assert_eq!(signatures.len(), SIGNERS, "{signatures:?}");
+    let count = |kind: &str| {
+        signatures
+            .iter()
+            .filter(|found| found["kind"] == kind)
+            .count()
+    };
+    assert_eq!(
+        (count("bundle"), count("legacy")),
+        (SIGNERS, SIGNERS),
+        "{signatures:?}"
+    );
     assert!(
         signatures.iter().all(|found| found["verified"] == true),
         "{signatures:?}"
+    );
+    // The shared `.sig` manifest, all cosign reads, holds every legacy signature too.
+    let digest: Digest = verdict["digest"].as_str().unwrap().parse().unwrap();
+    let tag = slipway_signing::artifact::legacy_tag(&digest);
+    let sig = fetch_manifest(&registry.host, "team/api", &tag);
+    assert_eq!(
+        slipway_signing::artifact::legacy_signatures(&sig).len(),
+        SIGNERS
     );
 }
