@@ -11,13 +11,13 @@ use crate::error::ClientError;
 use crate::image::content_type;
 
 /// The scope a request reading `repository` needs.
-fn pull_scope(repository: &RepositoryName) -> String {
+pub(crate) fn pull_scope(repository: &RepositoryName) -> String {
     format!("repository:{repository}:pull")
 }
 
 /// The scope every request of a push to `repository` asks for, so that one token serves the
 /// whole push.
-fn push_scope(repository: &RepositoryName) -> String {
+pub(crate) fn push_scope(repository: &RepositoryName) -> String {
     format!("repository:{repository}:pull,push")
 }
 

@@ -14,6 +14,9 @@
 //! - [`ImageName`] reads an image reference as `docker pull` does.
 //! - [`RegistryClient::pull_image`] pulls a container image (one platform of an index) into an
 //!   OCI image layout, for scanning without a container engine.
+//! - [`RegistryClient::attach_referrer`] and [`RegistryClient::referrers`] store and list a
+//!   manifest's referrers (signatures) through the referrers API, or the `sha256-<hex>` tag
+//!   fallback where a registry has none, without ever losing a concurrent writer's referrer.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,6 +41,7 @@ mod image;
 pub mod key;
 mod lookup;
 mod name;
+mod referrers;
 
 pub use challenge::Challenge;
 pub use client::{RegistryClient, Transport};
@@ -46,3 +50,4 @@ pub use error::{ClientError, CredentialError, ImageNameError};
 pub use image::{Platform, PulledImage};
 pub use lookup::{Environment, find_credentials};
 pub use name::ImageName;
+pub use referrers::{Referrer, ReferrersSupport, fallback_tag};

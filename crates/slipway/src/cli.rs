@@ -99,6 +99,13 @@ pub(crate) enum Command {
     /// Run the embedded OCI registry, apply its retention policies, collect its garbage
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Generate a signing key pair (cosign.key, encrypted, and cosign.pub)
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign an image in a registry: a Sigstore bundle stored as an OCI referrer of the image
+    Sign(SignArgs),
+    /// Verify an image's signatures with a public key, offline; exit 1 when none verifies
+    Verify(VerifyArgs),
     /// Evaluate a GitHub Actions expression and print its value as JSON
     Expr(ExprArgs),
     /// Scan for vulnerable packages, secrets and Dockerfile problems; exit 1 when the gate fails
@@ -206,6 +213,51 @@ pub(crate) struct PushArgs {
     /// Print what was pushed as JSON
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Write cosign.key (encrypted with a password: SLIPWAY_KEY_PASSWORD, else asked) and
+    /// cosign.pub, in the files cosign reads
+    Generate(KeysGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysGenerateArgs {
+    /// The directory to write the key pair into; existing keys are never overwritten
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// The image, with its registry: HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]
+    pub(crate) image: String,
+    /// The private key (its password from SLIPWAY_KEY_PASSWORD, else asked)
+    #[arg(long, value_name = "FILE", default_value = "cosign.key")]
+    pub(crate) key: PathBuf,
+    /// Write cosign's legacy simple-signing signature (the `sha256-<hex>.sig` tag) instead of a
+    /// bundle, for verifiers that predate bundles
+    #[arg(long)]
+    pub(crate) legacy: bool,
+    /// Reach the registry over plain HTTP (always so for localhost and 127.0.0.1)
+    #[arg(long)]
+    pub(crate) insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The image, with its registry: HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]
+    pub(crate) image: String,
+    /// The public key (cosign.pub)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// Print every signature found and its verdict as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Reach the registry over plain HTTP (always so for localhost and 127.0.0.1)
+    #[arg(long)]
+    pub(crate) insecure: bool,
 }
 
 #[derive(Debug, Subcommand)]

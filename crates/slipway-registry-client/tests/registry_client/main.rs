@@ -7,5 +7,6 @@
 mod htpasswd;
 mod image;
 mod lookup;
+mod referrers;
 mod support;
 mod token;

@@ -25,6 +25,7 @@ mod runs;
 mod scan;
 mod service_logs;
 mod service_status;
+mod signing;
 mod up;
 
 use std::process::ExitCode;
@@ -62,6 +63,9 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Lint(args) => lint::run(&args),
         Command::Push(args) => push::run(&cli.global, &args, status).await,
         Command::Registry(command) => registry::run(&cli.global, &command, status).await,
+        Command::Keys(command) => signing::keys(&command, status),
+        Command::Sign(args) => signing::sign(&args, status).await,
+        Command::Verify(args) => signing::verify(&args, status).await,
         Command::Expr(args) => expr::run(&args),
         Command::Scan(command) => scan::run(&cli.global, &command, status).await,
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,

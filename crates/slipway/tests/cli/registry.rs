@@ -39,7 +39,7 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> Option<(u16, String
 
 /// `slipway registry serve` in `project` on port 0, with `extra` arguments: its port, once it says
 /// where it serves.
-fn serve(project: &Project, extra: &[&str]) -> (Served, u16) {
+pub(crate) fn serve(project: &Project, extra: &[&str]) -> (Served, u16) {
     let mut args = vec!["registry", "serve", "--addr", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     let served = project.serve(&args);
@@ -55,7 +55,7 @@ fn stop(served: Served) -> String {
 }
 
 /// Pushes a one-layer image as `name:tag` over HTTP.
-fn push_image(port: u16, name: &str, tag: &str) -> Digest {
+pub(crate) fn push_image(port: u16, name: &str, tag: &str) -> Digest {
     let config = format!("{{\"tag\": \"{tag}\"}}").into_bytes();
     let layer = format!("layer of {tag}").into_bytes();
     for blob in [&config, &layer] {
@@ -311,14 +311,14 @@ impl Drop for Running {
 }
 
 /// Debian's `docker-registry` (distribution v2) with htpasswd auth, on the port it picked.
-struct Distribution {
+pub(crate) struct Distribution {
     /// `127.0.0.1:PORT`.
-    host: String,
+    pub(crate) host: String,
     _running: Running,
     _dir: tempfile::TempDir,
 }
 
-fn distribution(user: &str, password: &str) -> Distribution {
+pub(crate) fn distribution(user: &str, password: &str) -> Distribution {
     distribution_with_tls(user, password, None)
 }
 
