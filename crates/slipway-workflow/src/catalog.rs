@@ -139,7 +139,12 @@ pub(crate) const EVENTS: &[EventSpec] = &[
         ],
     ),
     typed("label", CREATED_EDITED_DELETED),
-    typed("merge_group", &["checks_requested"]),
+    // "Events that trigger workflows: merge_group": branches of the merge queue's target.
+    EventSpec {
+        name: "merge_group",
+        types: Some(&["checks_requested"]),
+        keys: &["types", "branches", "branches-ignore"],
+    },
     typed(
         "milestone",
         &["created", "closed", "opened", "edited", "deleted"],

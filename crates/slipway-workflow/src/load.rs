@@ -578,9 +578,10 @@ impl Decoder {
             ("tags", "tags-ignore"),
             ("paths", "paths-ignore"),
         ] {
-            if let (Some(_), Some(second)) = (fields.get(include), fields.get(ignore)) {
+            if let (Some(first), Some(second)) = (fields.get(include), fields.get(ignore)) {
+                // At whichever of the two keys comes second: that is the one to remove.
                 self.report(
-                    second.pos,
+                    first.pos.max(second.pos),
                     Rule::Events,
                     format!("{what} cannot use both '{include}' and '{ignore}'; use '!' patterns in '{include}' instead"),
                 );

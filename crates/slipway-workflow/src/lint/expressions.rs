@@ -664,11 +664,22 @@ impl<'w> Checker<'_, 'w> {
         else {
             return;
         };
-        // A reusable-workflow call's outputs are declared in the called file.
-        if job.uses.is_some() || job.outputs.keys().any(|o| o.eq_ignore_ascii_case(output)) {
-            return;
+        // A reusable-workflow call's outputs are declared in the called file, known when it is
+        // in the same repository.
+        let declared = if job.uses.is_some() {
+            match self.findings.local.called_trigger(job) {
+                Some(called) => called
+                    .outputs
+                    .keys()
+                    .any(|o| o.eq_ignore_ascii_case(output)),
+                None => true,
+            }
+        } else {
+            job.outputs.keys().any(|o| o.eq_ignore_ascii_case(output))
+        };
+        if !declared {
+            self.findings.report(pos, Rule::Expression, format!("'{context}.{id}.outputs.{output}' does not resolve: job '{id}' has no output '{output}'"));
         }
-        self.findings.report(pos, Rule::Expression, format!("'{context}.{id}.outputs.{output}' does not resolve: job '{id}' has no output '{output}'"));
     }
 
     fn steps_reference(&mut self, id: &str, pos: Pos, scope: Scope<'w>) {

@@ -102,6 +102,16 @@ fn check_trigger(findings: &mut Findings<'_>, trigger: &Trigger) {
             continue;
         };
         let text = default.value.to_string();
+        // A caller must pass a required input of a reusable workflow, so its default is never
+        // used ("Workflow syntax: on.workflow_call.inputs"). `workflow_dispatch` forms show the
+        // default pre-filled, so there it is meaningful.
+        if event == "workflow_call" && input.required {
+            findings.report(
+                default.pos,
+                Rule::WorkflowCall,
+                format!("input '{name}' is required, so its default '{text}' is never used; remove 'default' or set 'required: false'"),
+            );
+        }
         if input.kind == InputType::Choice && !input.options.iter().any(|o| o.value == text) {
             findings.report(
                 default.pos,
