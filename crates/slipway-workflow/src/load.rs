@@ -201,6 +201,22 @@ impl Decoder {
         );
     }
 
+    /// Reports an empty sequence or an empty quoted string where a value is needed: GitHub
+    /// rejects them, or (filters, `needs`, `types`) they select nothing, which is never meant.
+    fn reject_empty(&mut self, node: &Node, what: &str) {
+        let empty = match &node.kind {
+            NodeKind::Sequence(items) => items.is_empty(),
+            NodeKind::Scalar(scalar) => !scalar.plain && scalar.value.is_empty(),
+            NodeKind::Mapping(_) => false,
+        };
+        if empty {
+            self.error(
+                node.pos,
+                format!("{what} is empty; give it a value or remove it"),
+            );
+        }
+    }
+
     /// The entries of a mapping (`None`, reported, when `node` is something else). Keys must be
     /// scalars; keys outside `allowed` are reported with the list of allowed keys.
     fn mapping<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
@@ -383,6 +399,14 @@ impl Decoder {
 
     /// A string or a sequence of strings, as `needs:` and filters accept.
     fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        if what != "'on'" {
+            self.reject_empty(node, what);
+            if let NodeKind::Sequence(items) = &node.kind {
+                for item in items {
+                    self.reject_empty(item, &format!("an item of {what}"));
+                }
+            }
+        }
         match &node.kind {
             NodeKind::Sequence(items) => items
                 .iter()
@@ -397,10 +421,15 @@ impl Decoder {
     }
 
     fn template_list(&mut self, node: &Node, what: &str) -> Vec<TemplateString> {
+        self.reject_empty(node, what);
         match &node.kind {
             NodeKind::Sequence(items) => items
                 .iter()
-                .filter_map(|item| self.template(item, &format!("an item of {what}")))
+                .filter_map(|item| {
+                    let what = format!("an item of {what}");
+                    self.reject_empty(item, &what);
+                    self.template(item, &what)
+                })
                 .collect(),
             _ => {
                 self.wrong_type(node, what, "a sequence");
@@ -607,6 +636,7 @@ impl Decoder {
             self.wrong_type(node, "'schedule'", "a sequence of {cron: ...} mappings");
             return Vec::new();
         };
+        self.reject_empty(node, "'schedule'");
         let mut crons = Vec::new();
         for item in items {
             let Some(fields) = self.mapping(item, "a schedule entry", &["cron"]) else {
@@ -1110,6 +1140,7 @@ impl Decoder {
     }
 
     fn rows(&mut self, node: &Node, what: &str) -> Rows {
+        self.reject_empty(node, what);
         match &node.kind {
             NodeKind::Scalar(s) if Template::contains_expression(&s.value) => self
                 .template(node, what)
@@ -1159,7 +1190,10 @@ impl Decoder {
         }
         let fields = self.mapping(node, what, CONTAINER_KEYS)?;
         container.image = match self.required(&fields, "image", what, node.pos) {
-            Some(image) => self.template(image, &format!("'image' of {what}")),
+            Some(image) => {
+                self.reject_empty(image, &format!("'image' of {what}"));
+                self.template(image, &format!("'image' of {what}"))
+            }
             None => None,
         };
         if let Some(credentials) = fields.get("credentials") {
