@@ -18,8 +18,8 @@ use crate::diagnostic::{Diagnostic, Pos, Rule};
 use crate::model::{
     Access, CallOutput, CallSecret, Concurrency, Container, Credentials, Dimension, Entry, Env,
     Environment, Filter, IfCondition, InputDef, InputType, Job, JobSecrets, Mapping, Matrix,
-    MatrixDef, Permissions, Rows, RunDefaults, RunsOn, Spanned, Step, StepAction, Strategy,
-    TemplateString, Templated, Trigger, Triggers, Workflow,
+    MatrixDef, Permissions, Rows, RunDefaults, RunsOn, Snapshot, Spanned, Step, StepAction,
+    Strategy, TemplateString, Templated, Trigger, Triggers, Workflow,
 };
 use crate::yaml::{self, Node, NodeKind, PosMap, Typed, typed_scalar};
 
@@ -121,6 +121,7 @@ const JOB_KEYS: &[&str] = &[
     "secrets",
     "concurrency",
     "permissions",
+    "snapshot",
 ];
 /// The keys a job calling a reusable workflow may have.
 const CALLER_JOB_KEYS: &[&str] = &[
@@ -148,6 +149,18 @@ const STEP_KEYS: &[&str] = &[
     "working-directory",
 ];
 const CONTAINER_KEYS: &[&str] = &["image", "credentials", "env", "ports", "volumes", "options"];
+/// Service containers may also override the image's entrypoint and command ("Workflow syntax:
+/// jobs.<job_id>.services.<service_id>.entrypoint" and "command").
+const SERVICE_KEYS: &[&str] = &[
+    "image",
+    "credentials",
+    "env",
+    "ports",
+    "volumes",
+    "options",
+    "entrypoint",
+    "command",
+];
 
 /// The fields of a mapping, after unknown keys were reported.
 struct Fields<'n> {
@@ -917,15 +930,80 @@ impl Decoder {
             return self.template(node, &what).map(|group| Concurrency {
                 group,
                 cancel_in_progress: None,
+                queue: None,
             });
         }
-        let fields = self.mapping(node, &what, &["group", "cancel-in-progress"])?;
+        let fields = self.mapping(node, &what, &["group", "cancel-in-progress", "queue"])?;
         let group = self.required(&fields, "group", &what, node.pos)?;
-        Some(Concurrency {
+        let concurrency = Concurrency {
             group: self.template(group, &format!("'group' of {what}"))?,
             cancel_in_progress: fields
                 .get("cancel-in-progress")
                 .and_then(|n| self.bool_or_expr(n, &format!("'cancel-in-progress' of {what}"))),
+            queue: fields
+                .get("queue")
+                .and_then(|n| self.string(n, &format!("'queue' of {what}"))),
+        };
+        self.check_queue(&concurrency, &what);
+        Some(concurrency)
+    }
+
+    /// "Control the concurrency of workflows and jobs": `queue` is `single` or `max`, and a queue
+    /// of waiting runs contradicts cancelling the running one whenever another arrives.
+    fn check_queue(&mut self, concurrency: &Concurrency, what: &str) {
+        let Some(queue) = &concurrency.queue else {
+            return;
+        };
+        match queue.value.as_str() {
+            "single" => {}
+            "max" => {
+                if let Some(Templated::Literal(cancel)) = &concurrency.cancel_in_progress
+                    && cancel.value
+                {
+                    self.error(
+                        queue.pos,
+                        format!("'queue: max' of {what} cannot be combined with 'cancel-in-progress: true'; remove one of them"),
+                    );
+                }
+            }
+            value if Template::contains_expression(value) => {}
+            value => self.error(
+                queue.pos,
+                format!("'queue' of {what} is '{value}'; expected 'single' or 'max'"),
+            ),
+        }
+    }
+
+    fn snapshot(&mut self, node: &Node, owner: &str) -> Option<Snapshot> {
+        let what = format!("'snapshot' of {owner}");
+        if let NodeKind::Scalar(_) = node.kind {
+            self.reject_empty(node, &what);
+            return self.string(node, &what).map(|image_name| Snapshot {
+                image_name: Some(image_name),
+                version: None,
+                condition: None,
+            });
+        }
+        let fields = self.mapping(node, &what, &["image-name", "version", "if"])?;
+        let version = fields.get("version").and_then(|n| {
+            let what = format!("'version' of {what}");
+            self.reject_empty(n, &what);
+            self.string(n, &what)
+        });
+        let condition = fields
+            .get("if")
+            .and_then(|n| self.condition(n, &format!("'if' of {what}")));
+        let image_name = self
+            .required(&fields, "image-name", &what, node.pos)
+            .and_then(|n| {
+                let what = format!("'image-name' of {what}");
+                self.reject_empty(n, &what);
+                self.string(n, &what)
+            });
+        Some(Snapshot {
+            image_name,
+            version,
+            condition,
         })
     }
 
@@ -1002,7 +1080,7 @@ impl Decoder {
                 .and_then(|n| self.bool_or_expr(n, &format!("'continue-on-error' of {what}"))),
             strategy: field("strategy").and_then(|n| self.strategy(n, &what)),
             container: field("container")
-                .and_then(|n| self.container(n, &format!("'container' of {what}"))),
+                .and_then(|n| self.container(n, &format!("'container' of {what}"), CONTAINER_KEYS)),
             services: field("services")
                 .map(|n| self.services(n, &what))
                 .unwrap_or_default(),
@@ -1014,6 +1092,7 @@ impl Decoder {
             secrets: field("secrets").and_then(|n| self.job_secrets(n, &what)),
             concurrency: field("concurrency").and_then(|n| self.concurrency(n, &what)),
             permissions: field("permissions").and_then(|n| self.permissions(n)),
+            snapshot: field("snapshot").and_then(|n| self.snapshot(n, &what)),
             id,
         })
     }
@@ -1174,7 +1253,7 @@ impl Decoder {
         }
     }
 
-    fn container(&mut self, node: &Node, what: &str) -> Option<Container> {
+    fn container(&mut self, node: &Node, what: &str, keys: &[&str]) -> Option<Container> {
         let mut container = Container {
             pos: node.pos,
             image: None,
@@ -1183,12 +1262,14 @@ impl Decoder {
             ports: Vec::new(),
             volumes: Vec::new(),
             options: None,
+            entrypoint: None,
+            command: None,
         };
         if let NodeKind::Scalar(_) = node.kind {
             container.image = self.template(node, what);
             return Some(container);
         }
-        let fields = self.mapping(node, what, CONTAINER_KEYS)?;
+        let fields = self.mapping(node, what, keys)?;
         container.image = match self.required(&fields, "image", what, node.pos) {
             Some(image) => {
                 self.reject_empty(image, &format!("'image' of {what}"));
@@ -1222,6 +1303,8 @@ impl Decoder {
             .map(|n| self.template_list(n, &format!("'volumes' of {what}")))
             .unwrap_or_default();
         container.options = self.optional_template(&fields, "options", what);
+        container.entrypoint = self.optional_template(&fields, "entrypoint", what);
+        container.command = self.optional_template(&fields, "command", what);
         Some(container)
     }
 
@@ -1231,7 +1314,8 @@ impl Decoder {
             .entries(node, &format!("'services' of {owner}"))
             .unwrap_or_default()
         {
-            if let Some(container) = self.container(value, &format!("service '{name}' of {owner}"))
+            if let Some(container) =
+                self.container(value, &format!("service '{name}' of {owner}"), SERVICE_KEYS)
             {
                 out.insert(
                     name.to_owned(),

@@ -147,6 +147,15 @@ const JOB_STRATEGY: Place = place(
     &["github", "needs", "vars", "inputs"],
     Special::None,
 );
+/// Taken after the steps ran, so it sees them ("Using custom images": `snapshot.if`).
+const JOB_SNAPSHOT_IF: Place = place(
+    "jobs.<job_id>.snapshot.if",
+    &[
+        "github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "secrets",
+        "steps", "inputs",
+    ],
+    Special::Status,
+);
 const JOB_TIMEOUT: Place = place("jobs.<job_id>.timeout-minutes", JOB_BASIC, Special::None);
 const JOB_WITH: Place = place("jobs.<job_id>.with.<with_id>", JOB_BASIC, Special::None);
 const STEP_CONTINUE_ON_ERROR: Place = place(
@@ -258,6 +267,9 @@ impl<'w> Checker<'_, 'w> {
         };
         for output in job.outputs.values() {
             self.text(&output.value, JOB_OUTPUTS_PLACE, all_steps);
+        }
+        if let Some(condition) = job.snapshot.as_ref().and_then(|s| s.condition.as_ref()) {
+            self.condition(condition, JOB_SNAPSHOT_IF, all_steps);
         }
         self.env(&job.env, JOB_ENV, scope);
         self.defaults(job.defaults.as_ref(), JOB_DEFAULTS, scope);
@@ -400,7 +412,9 @@ impl<'w> Checker<'_, 'w> {
             .iter()
             .chain(&container.ports)
             .chain(&container.volumes)
-            .chain(&container.options);
+            .chain(&container.options)
+            .chain(&container.entrypoint)
+            .chain(&container.command);
         for template in plain {
             self.template(template, place, scope);
         }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use slipway_expr::Template;
+
 use super::Findings;
 use crate::catalog;
 use crate::cron;
@@ -157,7 +159,11 @@ fn check_defaults(findings: &mut Findings<'_>, defaults: Option<&RunDefaults>) {
 
 fn check_shell(findings: &mut Findings<'_>, shell: &Spanned<String>) {
     let name = shell.value.as_str();
-    if !catalog::BUILTIN_SHELLS.contains(&name) && !name.contains("{0}") {
+    // An expression (`shell: ${{ env.SHELL }}`) names the shell only when the job runs.
+    let known = catalog::BUILTIN_SHELLS.contains(&name)
+        || name.contains("{0}")
+        || Template::contains_expression(name);
+    if !known {
         findings.report(
             shell.pos,
             Rule::ShellName,
