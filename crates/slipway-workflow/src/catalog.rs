@@ -113,7 +113,12 @@ pub(crate) const EVENTS: &[EventSpec] = &[
     typed("discussion_comment", CREATED_EDITED_DELETED),
     untyped("fork"),
     untyped("gollum"),
-    typed("image_version", &["created", "ready"]),
+    // "Events that trigger workflows: image_version": custom images by name and version.
+    EventSpec {
+        name: "image_version",
+        types: Some(&["created", "ready"]),
+        keys: &["types", "names", "versions"],
+    },
     typed("issue_comment", CREATED_EDITED_DELETED),
     typed(
         "issues",

@@ -629,6 +629,12 @@ impl Decoder {
                 );
             }
         }
+        // `image_version` filters; checked for shape only, since no local run receives the event.
+        for key in ["names", "versions"] {
+            if let Some(list) = fields.get(key) {
+                self.string_list(list, &format!("'{key}' of {what}"));
+            }
+        }
         if let Some(workflows) = fields.get("workflows") {
             trigger.workflows = self.string_list(workflows, &format!("'workflows' of {what}"));
         }

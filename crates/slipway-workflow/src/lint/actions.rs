@@ -15,6 +15,14 @@ pub(super) struct KnownAction {
     pub(super) outputs: &'static [&'static str],
 }
 
+impl KnownAction {
+    /// Whether steps of this action may set outputs it does not declare: a `github-script`
+    /// script calls `core.setOutput` with any name it likes.
+    pub(super) fn sets_any_output(&self) -> bool {
+        self.name == "actions/github-script"
+    }
+}
+
 const fn known(
     name: &'static str,
     inputs: &'static [(&'static str, bool)],

@@ -121,8 +121,10 @@ fn step_result(step: &Step) -> Ty {
         StepAction::Run(_) => None,
     };
     let outputs = match known {
-        Some(action) => Object::strict(action.outputs.iter().map(|o| (*o, Ty::String))),
-        None => Object::map(Ty::String),
+        Some(action) if !action.sets_any_output() => {
+            Object::strict(action.outputs.iter().map(|o| (*o, Ty::String)))
+        }
+        _ => Object::map(Ty::String),
     };
     Ty::object(Object::strict([
         ("outputs", Ty::object(outputs)),
