@@ -114,6 +114,10 @@ fn check_trigger(findings: &mut Findings<'_>, trigger: &Trigger) {
                 format!("input '{name}' is required, so its default '{text}' is never used; remove 'default' or set 'required: false'"),
             );
         }
+        // A default may be an expression (evaluated when the workflow is called).
+        if Template::contains_expression(&text) {
+            continue;
+        }
         if input.kind == InputType::Choice && !input.options.iter().any(|o| o.value == text) {
             findings.report(
                 default.pos,
