@@ -4,6 +4,8 @@
 //! workflow commands GitHub disabled, passwords written in clear in `container:` and
 //! `services:`, and environment variable names.
 
+use slipway_expr::Template;
+
 use super::Findings;
 use crate::diagnostic::{Pos, Rule};
 use crate::model::{Container, Env, Job, Mapping, Step, StepAction, TemplateString};
@@ -428,6 +430,10 @@ fn check_env_names(findings: &mut Findings<'_>, env: &Env) {
 
 fn check_names(findings: &mut Findings<'_>, map: &Mapping<TemplateString>) {
     for (name, entry) in map {
+        // A name built by an expression is known only when the job runs.
+        if Template::contains_expression(name) {
+            continue;
+        }
         if name.is_empty() || name.contains(['=', '&', ' ', '\t']) {
             findings.report(
                 entry.key_pos,
