@@ -1285,14 +1285,18 @@ impl Decoder {
         };
         if let Some(credentials) = fields.get("credentials") {
             let cwhat = format!("'credentials' of {what}");
-            if let Some(cf) = self.mapping(credentials, &cwhat, &["username", "password"]) {
+            if let NodeKind::Scalar(s) = &credentials.kind
+                && Template::contains_expression(&s.value)
+            {
+                container.credentials = self.template(credentials, &cwhat).map(Credentials::Expr);
+            } else if let Some(cf) = self.mapping(credentials, &cwhat, &["username", "password"]) {
                 let username = self.required(&cf, "username", &cwhat, credentials.pos);
                 let password = self.required(&cf, "password", &cwhat, credentials.pos);
                 if let (Some(u), Some(p)) = (username, password)
                     && let (Some(username), Some(password)) =
                         (self.template(u, &cwhat), self.template(p, &cwhat))
                 {
-                    container.credentials = Some(Credentials { username, password });
+                    container.credentials = Some(Credentials::Pair { username, password });
                 }
             }
         }

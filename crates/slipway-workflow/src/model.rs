@@ -482,11 +482,16 @@ pub struct Container {
 
 /// Registry credentials of a container.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Credentials {
-    /// `username:`.
-    pub username: TemplateString,
-    /// `password:`.
-    pub password: TemplateString,
+pub enum Credentials {
+    /// `username:` and `password:`.
+    Pair {
+        /// `username:`.
+        username: TemplateString,
+        /// `password:`.
+        password: TemplateString,
+    },
+    /// `credentials: ${{ ... }}`: an expression producing `{username, password}`.
+    Expr(TemplateString),
 }
 
 /// `secrets:` of a job calling a reusable workflow.

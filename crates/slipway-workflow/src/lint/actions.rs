@@ -8,7 +8,7 @@ use slipway_expr::Template;
 
 use super::Findings;
 use crate::diagnostic::{Pos, Rule};
-use crate::model::{Container, Env, Job, Mapping, Step, StepAction, TemplateString};
+use crate::model::{Container, Credentials, Env, Job, Mapping, Step, StepAction, TemplateString};
 
 /// A well-known action: its inputs (`true` when required) and outputs.
 pub(super) struct KnownAction {
@@ -409,12 +409,12 @@ fn check_commands(findings: &mut Findings<'_>, script: &TemplateString) {
 }
 
 fn check_container(findings: &mut Findings<'_>, container: &Container, what: &str) {
-    if let Some(credentials) = &container.credentials
-        && credentials.password.is_literal()
-        && !credentials.password.raw().is_empty()
+    if let Some(Credentials::Pair { password, .. }) = &container.credentials
+        && password.is_literal()
+        && !password.raw().is_empty()
     {
         findings.report(
-            credentials.password.pos(),
+            password.pos(),
             Rule::Credentials,
             format!("the registry password in the credentials of {what} is written in the workflow; keep it in a secret and write '${{{{ secrets.NAME }}}}'"),
         );

@@ -15,8 +15,8 @@ use super::types::{Ty, Typer};
 use super::untrusted;
 use crate::diagnostic::{Pos, Rule};
 use crate::model::{
-    Container, Dimension, Env, IfCondition, Job, JobSecrets, Matrix, Rows, RunDefaults, Step,
-    StepAction, TemplateString, Templated, Workflow,
+    Container, Credentials, Dimension, Env, IfCondition, Job, JobSecrets, Matrix, Rows,
+    RunDefaults, Step, StepAction, TemplateString, Templated, Workflow,
 };
 
 /// Which special functions a place allows besides the general ones.
@@ -418,9 +418,13 @@ impl<'w> Checker<'_, 'w> {
         for template in plain {
             self.template(template, place, scope);
         }
-        if let Some(creds) = &container.credentials {
-            self.template(&creds.username, credentials, scope);
-            self.template(&creds.password, credentials, scope);
+        match &container.credentials {
+            Some(Credentials::Pair { username, password }) => {
+                self.template(username, credentials, scope);
+                self.template(password, credentials, scope);
+            }
+            Some(Credentials::Expr(template)) => self.template(template, credentials, scope),
+            None => {}
         }
         self.env(&container.env, env, scope);
     }
