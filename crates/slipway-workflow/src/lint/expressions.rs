@@ -7,7 +7,7 @@
 //! and `jobs.X` only for jobs of the workflow. An `if:` mixing `${{ }}` with other text is a
 //! string, hence always true, and `uses:` cannot hold expressions.
 
-use slipway_expr::{BinaryOp, Expr, ExprKind, Function, Literal};
+use slipway_expr::{BinaryOp, Expr, ExprKind, Function, Literal, Template};
 
 use super::Findings;
 use super::schema;
@@ -18,6 +18,7 @@ use crate::model::{
     Container, Credentials, Dimension, Env, IfCondition, Job, JobSecrets, Matrix, Rows,
     RunDefaults, Step, StepAction, TemplateString, Templated, Workflow,
 };
+use crate::yaml::PosMap;
 
 /// Which special functions a place allows besides the general ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,7 +433,10 @@ impl<'w> Checker<'_, 'w> {
     fn env(&mut self, env: &'w Env, place: Place, scope: Scope<'w>) {
         match env {
             Env::Map(map) => {
-                for value in map.values() {
+                for (name, value) in map {
+                    if let Some(key) = key_template(name, value.key_pos) {
+                        self.template(&key, place, scope);
+                    }
                     self.text(&value.value, place, scope);
                 }
             }
@@ -793,6 +797,21 @@ impl<'w> Checker<'_, 'w> {
             self.findings.report(pos, Rule::Expression, format!("'inputs.{name}' does not resolve: no workflow_dispatch or workflow_call input is named '{name}'"));
         }
     }
+}
+
+/// A variable name built with an expression (`${{ matrix.os }}_HOME: ...`), which GitHub
+/// evaluates like the values; keys are single-line, so offsets count from the key's position.
+fn key_template(name: &str, pos: Pos) -> Option<TemplateString> {
+    if !Template::contains_expression(name) {
+        return None;
+    }
+    let template = Template::parse(name).ok()?;
+    Some(TemplateString::new(
+        name.to_owned(),
+        pos,
+        PosMap::at(pos),
+        template,
+    ))
 }
 
 fn runs_github_script(step: &Step) -> bool {
