@@ -424,7 +424,9 @@ impl<'w> Checker<'_, 'w> {
                 self.template(username, credentials, scope);
                 self.template(password, credentials, scope);
             }
-            Some(Credentials::Expr(template)) => self.template(template, credentials, scope),
+            Some(Credentials::Expr(template)) => {
+                self.object_template(template, credentials, scope, "'credentials'");
+            }
             None => {}
         }
         self.env(&container.env, env, scope);
@@ -440,7 +442,7 @@ impl<'w> Checker<'_, 'w> {
                     self.text(&value.value, place, scope);
                 }
             }
-            Env::Expr(template) => self.template(template, place, scope),
+            Env::Expr(template) => self.object_template(template, place, scope, "'env'"),
         }
     }
 
@@ -460,6 +462,33 @@ impl<'w> Checker<'_, 'w> {
         for expr in template.template().expressions() {
             self.expr(expr, template, place, scope);
             self.types(expr, template, scope);
+        }
+    }
+
+    /// A value that must be an object (`credentials: ${{ ... }}`, `env: ${{ ... }}`): a lone
+    /// expression whose type is known to be something else is reported.
+    fn object_template(
+        &mut self,
+        template: &TemplateString,
+        place: Place,
+        scope: Scope<'w>,
+        what: &str,
+    ) {
+        let raw = template.raw().trim();
+        let mut expressions = template.template().expressions();
+        let (Some(expr), None) = (expressions.next(), expressions.next()) else {
+            return self.template(template, place, scope);
+        };
+        self.expr(expr, template, place, scope);
+        let ty = self.types(expr, template, scope);
+        let lone = raw.starts_with("${{") && raw.ends_with("}}");
+        if lone && !matches!(ty, Ty::Any | Ty::Object(_)) {
+            self.findings.report_in(
+                template,
+                expr.span().start,
+                Rule::Expression,
+                format!("{what} must be an object, but this expression is of type {ty}"),
+            );
         }
     }
 
