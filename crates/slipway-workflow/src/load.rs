@@ -646,6 +646,7 @@ impl Decoder {
         }
         if let Some(secrets) = fields.get("secrets") {
             trigger.secrets = self.call_secrets(secrets);
+            trigger.declares_secrets = true;
         }
         trigger
     }
@@ -820,6 +821,10 @@ impl Decoder {
 
     fn call_secrets(&mut self, node: &Node) -> Mapping<CallSecret> {
         let mut out = Mapping::new();
+        // `secrets:` with nothing under it declares that the workflow takes no secret.
+        if node.is_null() {
+            return out;
+        }
         for (name, key_node, value) in self
             .entries(node, "'secrets' of event 'workflow_call'")
             .unwrap_or_default()

@@ -188,6 +188,9 @@ pub struct Trigger {
     pub outputs: Mapping<CallOutput>,
     /// `secrets:` of `workflow_call`.
     pub secrets: Mapping<CallSecret>,
+    /// Whether `secrets:` is written, even empty: a reusable workflow then receives only the
+    /// secrets it declares (unless called with `secrets: inherit`).
+    pub declares_secrets: bool,
     /// The `cron:` entries of `schedule`.
     pub crons: Vec<Spanned<String>>,
 }
