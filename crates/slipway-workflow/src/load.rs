@@ -1190,6 +1190,18 @@ impl Decoder {
                 "include" => def.include = self.rows(value, &format!("'include' of {what}")),
                 "exclude" => def.exclude = self.rows(value, &format!("'exclude' of {what}")),
                 _ => {
+                    // `matrix.os` and `matrix.OS` read the same dimension: contexts ignore case.
+                    if let Some((first, entry)) = def
+                        .dimensions
+                        .iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                    {
+                        self.report(
+                            key_node.pos,
+                            Rule::Matrix,
+                            format!("matrix dimension '{key}' of {owner} repeats '{first}' (line {}): matrix keys ignore case", entry.key_pos.line),
+                        );
+                    }
                     let dimension = match &value.kind {
                         NodeKind::Sequence(items) => {
                             if items.is_empty() {
