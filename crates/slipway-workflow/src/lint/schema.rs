@@ -105,6 +105,23 @@ fn strategy() -> Ty {
     ]))
 }
 
+/// `secrets`: any name, except in a workflow only called (`on: workflow_call` alone) that
+/// declares its secrets: it receives those and `GITHUB_TOKEN` ("Reusing workflows: Using inputs
+/// and secrets in a reusable workflow"). A caller's `secrets: inherit` passes more, which is
+/// why a workflow that writes no `secrets:` key is left open.
+fn secrets(workflow: &Workflow) -> Ty {
+    let declared = match workflow.on.events.as_slice() {
+        [only] if only.name.value == "workflow_call" && only.declares_secrets => &only.secrets,
+        _ => return Ty::object(Object::map(Ty::String)),
+    };
+    Ty::object(Object::strict(
+        declared
+            .keys()
+            .map(|name| (name.as_str(), Ty::String))
+            .chain([("github_token", Ty::String)]),
+    ))
+}
+
 /// `{outputs, result}` of a needed job (or of `jobs.<id>` in a reusable workflow's outputs).
 fn job_result() -> Ty {
     Ty::object(Object::strict([
@@ -121,8 +138,10 @@ fn step_result(step: &Step) -> Ty {
         StepAction::Run(_) => None,
     };
     let outputs = match known {
-        Some(action) => Object::strict(action.outputs.iter().map(|o| (*o, Ty::String))),
-        None => Object::map(Ty::String),
+        Some(action) if !action.sets_any_output() => {
+            Object::strict(action.outputs.iter().map(|o| (*o, Ty::String)))
+        }
+        _ => Object::map(Ty::String),
     };
     Ty::object(Object::strict([
         ("outputs", Ty::object(outputs)),
@@ -205,7 +224,8 @@ pub(super) fn context(
         "runner" => runner(),
         "job" => job_context(),
         "strategy" => strategy(),
-        "env" | "secrets" | "vars" => Ty::object(Object::map(Ty::String)),
+        "secrets" => secrets(workflow),
+        "env" | "vars" => Ty::object(Object::map(Ty::String)),
         "jobs" => jobs(workflow),
         "inputs" => inputs(workflow),
         "steps" => job.map_or(Ty::Any, |j| steps(j, steps_before)),

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use slipway_expr::Template;
+
 use super::Findings;
 use crate::catalog;
 use crate::cron;
@@ -102,6 +104,20 @@ fn check_trigger(findings: &mut Findings<'_>, trigger: &Trigger) {
             continue;
         };
         let text = default.value.to_string();
+        // A caller must pass a required input of a reusable workflow, so its default is never
+        // used ("Workflow syntax: on.workflow_call.inputs"). `workflow_dispatch` forms show the
+        // default pre-filled, so there it is meaningful.
+        if event == "workflow_call" && input.required {
+            findings.report(
+                default.pos,
+                Rule::WorkflowCall,
+                format!("input '{name}' is required, so its default '{text}' is never used; remove 'default' or set 'required: false'"),
+            );
+        }
+        // A default may be an expression (evaluated when the workflow is called).
+        if Template::contains_expression(&text) {
+            continue;
+        }
         if input.kind == InputType::Choice && !input.options.iter().any(|o| o.value == text) {
             findings.report(
                 default.pos,
@@ -147,7 +163,11 @@ fn check_defaults(findings: &mut Findings<'_>, defaults: Option<&RunDefaults>) {
 
 fn check_shell(findings: &mut Findings<'_>, shell: &Spanned<String>) {
     let name = shell.value.as_str();
-    if !catalog::BUILTIN_SHELLS.contains(&name) && !name.contains("{0}") {
+    // An expression (`shell: ${{ env.SHELL }}`) names the shell only when the job runs.
+    let known = catalog::BUILTIN_SHELLS.contains(&name)
+        || name.contains("{0}")
+        || Template::contains_expression(name);
+    if !known {
         findings.report(
             shell.pos,
             Rule::ShellName,

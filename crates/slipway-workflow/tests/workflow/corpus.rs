@@ -88,3 +88,29 @@ fn every_rule_has_a_broken_workflow_in_the_corpus() {
         );
     }
 }
+
+/// A repository whose workflows call a reusable workflow and an action of the same repository
+/// (`uses: ./...`): the calls are checked against the called files. Findings, with paths
+/// relative to the repository, must equal `tests/lint-project/expected`.
+#[test]
+fn calls_into_the_same_repository_are_checked_against_the_called_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lint-project");
+    let workflows = root.join(".github/workflows");
+    let mut paths: Vec<PathBuf> = fs::read_dir(&workflows)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    paths.sort();
+    let sources: Vec<Source> = paths.iter().map(|p| Source::read(p).unwrap()).collect();
+    let prefix = format!("{}/", root.display());
+    let got: String = lint(&sources)
+        .iter()
+        .map(|finding| format!("{finding}\n").replacen(&prefix, "", 1))
+        .collect();
+    let expected_path = root.join("expected");
+    if std::env::var_os("SLIPWAY_BLESS").is_some() {
+        fs::write(&expected_path, &got).unwrap();
+        return;
+    }
+    assert_eq!(got, fs::read_to_string(expected_path).unwrap());
+}
