@@ -487,7 +487,7 @@ impl Planner<'_> {
                 return None;
             }
         };
-        let source = Source::new(name.clone(), text);
+        let source = Source::new(name.clone(), text).at(path);
         let findings = lint(std::slice::from_ref(&source));
         let mut failed = false;
         for finding in &findings {

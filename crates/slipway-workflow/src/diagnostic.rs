@@ -133,6 +133,9 @@ pub enum Rule {
     EnvVar,
     /// An `if:` condition whose value is fixed (a constant, or text around `${{ }}`).
     IfCond,
+    /// An empty sequence or quoted string where a value is needed (a warning: GitHub does not
+    /// document refusing them, so the runner must not either).
+    EmptyValue,
     /// A value an attacker controls (an issue title, a branch name) expanded into a script.
     UntrustedInput,
 }
@@ -158,6 +161,7 @@ impl Rule {
             Rule::EnvVar => "env-var",
             Rule::UntrustedInput => "untrusted-input",
             Rule::IfCond => "if-cond",
+            Rule::EmptyValue => "empty-value",
         }
     }
 
@@ -169,7 +173,8 @@ impl Rule {
             | Rule::DeprecatedCommands
             | Rule::UntrustedInput
             | Rule::IfCond
-            | Rule::Credentials => Severity::Warning,
+            | Rule::Credentials
+            | Rule::EmptyValue => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -28,6 +28,8 @@ use crate::yaml::{self, Node, NodeKind, PosMap, Typed, typed_scalar};
 pub struct Source {
     name: Arc<str>,
     text: String,
+    /// Where the text was read from, when it was a file: what `./` in `uses:` is relative to.
+    path: Option<std::path::PathBuf>,
 }
 
 impl Source {
@@ -36,15 +38,25 @@ impl Source {
         Source {
             name: name.into(),
             text: text.into(),
+            path: None,
         }
     }
 
     /// Reads a workflow file.
     pub fn read(path: &std::path::Path) -> std::io::Result<Source> {
-        Ok(Source::new(
-            path.display().to_string(),
-            std::fs::read_to_string(path)?,
-        ))
+        Ok(Source::new(path.display().to_string(), std::fs::read_to_string(path)?).at(path))
+    }
+
+    /// The same source, read from the file at `path` (its name stays what diagnostics show):
+    /// the linter resolves `./` references of a workflow in `.github/workflows/` from there.
+    pub fn at(mut self, path: &std::path::Path) -> Source {
+        self.path = Some(path.to_owned());
+        self
+    }
+
+    /// The file the text was read from, when known.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
     }
 
     /// The name diagnostics use.
@@ -214,8 +226,9 @@ impl Decoder {
         );
     }
 
-    /// Reports an empty sequence or an empty quoted string where a value is needed: GitHub
-    /// rejects them, or (filters, `needs`, `types`) they select nothing, which is never meant.
+    /// Reports an empty sequence or an empty quoted string where a value is needed: they select
+    /// nothing (filters, `needs`, `types`) or fail later, which is never meant. A warning, so a
+    /// workflow GitHub may still run is not refused here.
     fn reject_empty(&mut self, node: &Node, what: &str) {
         let empty = match &node.kind {
             NodeKind::Sequence(items) => items.is_empty(),
@@ -223,8 +236,9 @@ impl Decoder {
             NodeKind::Mapping(_) => false,
         };
         if empty {
-            self.error(
+            self.report(
                 node.pos,
+                Rule::EmptyValue,
                 format!("{what} is empty; give it a value or remove it"),
             );
         }

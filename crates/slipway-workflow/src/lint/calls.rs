@@ -36,11 +36,12 @@ pub(super) struct LocalFiles {
 }
 
 impl LocalFiles {
-    /// Reads what `workflow` (read from `file`) calls with `./`, when `file` sits in
-    /// `ROOT/.github/workflows/`; otherwise nothing.
-    pub(super) fn read(file: &str, workflow: &Workflow) -> LocalFiles {
+    /// Reads what `workflow` (from `source`) calls with `./`, when its file is known and sits
+    /// in `ROOT/.github/workflows/`; otherwise nothing. The file is the source's path, never its
+    /// display name, which may be relative to another directory than the current one.
+    pub(super) fn read(source: &Source, workflow: &Workflow) -> LocalFiles {
         let mut local = LocalFiles::default();
-        let Some(root) = repository_root(Path::new(file)) else {
+        let Some(root) = source.path().and_then(repository_root) else {
             return local;
         };
         for job in workflow.jobs.values() {

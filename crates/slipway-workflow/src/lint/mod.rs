@@ -28,7 +28,7 @@ pub fn lint(files: &[Source]) -> Vec<Diagnostic> {
 fn lint_one(source: &Source) -> Vec<Diagnostic> {
     let (workflow, mut findings) = decode(source);
     if let Some(workflow) = workflow {
-        let local = calls::LocalFiles::read(source.name(), &workflow);
+        let local = calls::LocalFiles::read(source, &workflow);
         let mut sink = Findings {
             workflow: &workflow,
             local: &local,
