@@ -673,7 +673,9 @@ impl Decoder {
         self.reject_empty(node, "'schedule'");
         let mut crons = Vec::new();
         for item in items {
-            let Some(fields) = self.mapping(item, "a schedule entry", &["cron"]) else {
+            // `timezone` (an IANA name) shifts when `cron` fires ("Events that trigger
+            // workflows: schedule").
+            let Some(fields) = self.mapping(item, "a schedule entry", &["cron", "timezone"]) else {
                 continue;
             };
             if let Some(cron) = self.required(&fields, "cron", "a schedule entry", item.pos) {
@@ -1104,8 +1106,15 @@ impl Decoder {
             continue_on_error: field("continue-on-error")
                 .and_then(|n| self.bool_or_expr(n, &format!("'continue-on-error' of {what}"))),
             strategy: field("strategy").and_then(|n| self.strategy(n, &what)),
-            container: field("container")
-                .and_then(|n| self.container(n, &format!("'container' of {what}"), CONTAINER_KEYS)),
+            container: field("container").and_then(|n| {
+                let key_pos = fields.key_pos("container").unwrap_or(n.pos);
+                self.container(
+                    n,
+                    key_pos,
+                    &format!("'container' of {what}"),
+                    CONTAINER_KEYS,
+                )
+            }),
             services: field("services")
                 .map(|n| self.services(n, &what))
                 .unwrap_or_default(),
@@ -1290,7 +1299,15 @@ impl Decoder {
         }
     }
 
-    fn container(&mut self, node: &Node, what: &str, keys: &[&str]) -> Option<Container> {
+    /// `key_pos` is where the key naming the container is written: a missing `image` (or
+    /// credential) is reported there, on the line that names what lacks it.
+    fn container(
+        &mut self,
+        node: &Node,
+        key_pos: Pos,
+        what: &str,
+        keys: &[&str],
+    ) -> Option<Container> {
         let mut container = Container {
             pos: node.pos,
             image: None,
@@ -1307,7 +1324,7 @@ impl Decoder {
             return Some(container);
         }
         let fields = self.mapping(node, what, keys)?;
-        container.image = match self.required(&fields, "image", what, node.pos) {
+        container.image = match self.required(&fields, "image", what, key_pos) {
             Some(image) => {
                 self.reject_empty(image, &format!("'image' of {what}"));
                 self.template(image, &format!("'image' of {what}"))
@@ -1321,8 +1338,9 @@ impl Decoder {
             {
                 container.credentials = self.template(credentials, &cwhat).map(Credentials::Expr);
             } else if let Some(cf) = self.mapping(credentials, &cwhat, &["username", "password"]) {
-                let username = self.required(&cf, "username", &cwhat, credentials.pos);
-                let password = self.required(&cf, "password", &cwhat, credentials.pos);
+                let at = fields.key_pos("credentials").unwrap_or(credentials.pos);
+                let username = self.required(&cf, "username", &cwhat, at);
+                let password = self.required(&cf, "password", &cwhat, at);
                 if let (Some(u), Some(p)) = (username, password)
                     && let (Some(username), Some(password)) =
                         (self.template(u, &cwhat), self.template(p, &cwhat))
@@ -1355,9 +1373,12 @@ impl Decoder {
             .entries(node, &format!("'services' of {owner}"))
             .unwrap_or_default()
         {
-            if let Some(container) =
-                self.container(value, &format!("service '{name}' of {owner}"), SERVICE_KEYS)
-            {
+            if let Some(container) = self.container(
+                value,
+                key_node.pos,
+                &format!("service '{name}' of {owner}"),
+                SERVICE_KEYS,
+            ) {
                 out.insert(
                     name.to_owned(),
                     Entry {
@@ -1406,8 +1427,11 @@ impl Decoder {
                 StepAction::Uses(self.string(uses, &format!("'uses' of {what}"))?)
             }
             (Some(_), Some(_)) => {
+                // On the later of the two keys: the one that contradicts what the step
+                // already set out to do.
+                let later = fields.key_pos("run").max(fields.key_pos("uses"));
                 self.error(
-                    fields.key_pos("uses").unwrap_or(node.pos),
+                    later.unwrap_or(node.pos),
                     format!("{what} has both 'run' and 'uses'; a step does one or the other"),
                 );
                 return None;
