@@ -365,11 +365,23 @@ impl Decoder {
         self.template(node, &format!("'{key}' of {what}"))
     }
 
-    /// `if:`: a string or boolean, with optional `${{ }}`.
-    fn condition(&mut self, node: &Node, what: &str) -> Option<IfCondition> {
+    /// `if:` (or another condition `key` of `fields`): a string or boolean, with optional
+    /// `${{ }}`.
+    fn condition(&mut self, fields: &Fields<'_>, key: &str, what: &str) -> Option<IfCondition> {
+        let node = fields.get(key)?;
+        let key_pos = fields.key_pos(key).unwrap_or(node.pos);
+        let pos = if node.pos.line > key_pos.line {
+            key_pos
+        } else {
+            node.pos
+        };
         let source = self.template(node, what)?;
         match Condition::parse(source.raw()) {
-            Ok(condition) => Some(IfCondition { source, condition }),
+            Ok(condition) => Some(IfCondition {
+                source,
+                condition,
+                pos,
+            }),
             Err(e) => {
                 // Errors inside `${{ }}` were already reported while parsing the template.
                 if !Template::contains_expression(source.raw()) {
@@ -1017,9 +1029,7 @@ impl Decoder {
             self.reject_empty(n, &what);
             self.string(n, &what)
         });
-        let condition = fields
-            .get("if")
-            .and_then(|n| self.condition(n, &format!("'if' of {what}")));
+        let condition = self.condition(&fields, "if", &format!("'if' of {what}"));
         let image_name = self
             .required(&fields, "image-name", &what, node.pos)
             .and_then(|n| {
@@ -1091,7 +1101,7 @@ impl Decoder {
             needs: field("needs")
                 .map(|n| self.string_list(n, &format!("'needs' of {what}")))
                 .unwrap_or_default(),
-            condition: field("if").and_then(|n| self.condition(n, &format!("'if' of {what}"))),
+            condition: self.condition(&fields, "if", &format!("'if' of {what}")),
             runs_on: field("runs-on").and_then(|n| self.runs_on(n, &what)),
             environment: field("environment").and_then(|n| self.environment(n, &what)),
             outputs: field("outputs")
@@ -1460,9 +1470,7 @@ impl Decoder {
             pos: node.pos,
             id: self.optional_string(&fields, "id", what),
             name: self.optional_template(&fields, "name", what),
-            condition: fields
-                .get("if")
-                .and_then(|n| self.condition(n, &format!("'if' of {what}"))),
+            condition: self.condition(&fields, "if", &format!("'if' of {what}")),
             action,
             shell: self.optional_string(&fields, "shell", what),
             working_directory: self.optional_template(&fields, "working-directory", what),

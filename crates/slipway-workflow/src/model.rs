@@ -91,6 +91,9 @@ impl<T> Templated<T> {
 pub struct IfCondition {
     /// The text as written; spans in `condition` count from its start.
     pub source: TemplateString,
+    /// Where the condition is written: its value, or the `if` key when the value is a block
+    /// scalar, whose text starts on a later line than the key and its `|`.
+    pub pos: Pos,
     /// The condition to evaluate.
     pub condition: Condition,
 }

@@ -528,13 +528,13 @@ impl<'w> Checker<'_, 'w> {
             Some(expr) => {
                 self.expr(expr, &condition.source, place, scope);
                 self.types(expr, &condition.source, scope);
-                self.constant_condition(expr, &condition.source);
+                self.constant_condition(expr, condition);
             }
             None => {
                 self.findings.report(
-                    condition.source.pos(),
+                    condition.pos,
                     Rule::Expression,
-                    format!("'if: {}' mixes ${{{{ }}}} with other text, so it is a non-empty string and always true; put the whole condition inside ${{{{ }}}}", condition.source.raw()),
+                    format!("'if: {}' mixes ${{{{ }}}} with other text, so it is a non-empty string and always true; put the whole condition inside ${{{{ }}}}", condition.source.raw().trim()),
                 );
                 self.template(&condition.source, place, scope);
             }
@@ -542,8 +542,8 @@ impl<'w> Checker<'_, 'w> {
     }
 
     /// `if: true` (or any literal): the condition never changes, so the `if:` only misleads.
-    fn constant_condition(&mut self, expr: &Expr, source: &TemplateString) {
-        let condition = match expr.kind() {
+    fn constant_condition(&mut self, expr: &Expr, condition: &IfCondition) {
+        let evaluated = match expr.kind() {
             ExprKind::Binary {
                 op: BinaryOp::And,
                 left,
@@ -553,7 +553,7 @@ impl<'w> Checker<'_, 'w> {
             }
             _ => expr,
         };
-        if let ExprKind::Literal(literal) = condition.kind() {
+        if let ExprKind::Literal(literal) = evaluated.kind() {
             let value = match literal {
                 Literal::Null => false,
                 Literal::Bool(b) => *b,
@@ -561,9 +561,9 @@ impl<'w> Checker<'_, 'w> {
                 Literal::String(s) => !s.is_empty(),
             };
             self.findings.report(
-                source.pos(),
+                condition.pos,
                 Rule::IfCond,
-                format!("'if: {}' is a constant, always {value}; remove the 'if:' (or the job or step, if it must never run)", source.raw().trim()),
+                format!("'if: {}' is a constant, always {value}; remove the 'if:' (or the job or step, if it must never run)", condition.source.raw().trim()),
             );
         }
     }

@@ -243,14 +243,10 @@ impl Decoder {
                     using,
                     main,
                     pre: self.optional_string(&fields, "pre", what),
-                    pre_if: fields
-                        .get("pre-if")
-                        .and_then(|n| self.condition(n, "'pre-if'"))
-                        .map(Box::new),
+                    pre_if: self.condition(&fields, "pre-if", "'pre-if'").map(Box::new),
                     post: self.optional_string(&fields, "post", what),
-                    post_if: fields
-                        .get("post-if")
-                        .and_then(|n| self.condition(n, "'post-if'"))
+                    post_if: self
+                        .condition(&fields, "post-if", "'post-if'")
                         .map(Box::new),
                 })
             }
