@@ -1329,7 +1329,16 @@ impl Decoder {
             entrypoint: None,
             command: None,
         };
-        if let NodeKind::Scalar(_) = node.kind {
+        if let NodeKind::Scalar(scalar) = &node.kind {
+            // `container:` left empty names no image; whether GitHub refuses it is not
+            // documented, so this only warns.
+            if node.is_null() || scalar.value.is_empty() {
+                self.report(
+                    node.pos,
+                    Rule::EmptyValue,
+                    format!("{what} is empty; name an image or remove it"),
+                );
+            }
             container.image = self.template(node, what);
             return Some(container);
         }

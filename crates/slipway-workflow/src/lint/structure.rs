@@ -13,7 +13,8 @@ use crate::diagnostic::{Pos, Rule};
 use crate::filter::Pattern;
 use crate::graph::{GraphError, JobGraph};
 use crate::model::{
-    Filter, InputType, Job, Matrix, Rows, RunDefaults, Spanned, Templated, Trigger, Workflow,
+    Filter, InputType, Job, Matrix, Rows, RunDefaults, Spanned, TemplateString, Templated, Trigger,
+    Workflow,
 };
 
 pub(super) fn check(findings: &mut Findings<'_>) {
@@ -232,6 +233,7 @@ fn check_job(findings: &mut Findings<'_>, job: &Job) {
                     findings.report(label.pos(), Rule::RunnerLabel, format!("label '{}' is not a GitHub-hosted runner label; self-hosted runners are selected with 'self-hosted' and their own labels", label.raw()));
                 }
             }
+            check_conflicting_labels(findings, &runs_on.labels);
         }
     }
     let mut step_ids: HashMap<String, Pos> = HashMap::new();
@@ -256,6 +258,33 @@ fn check_job(findings: &mut Findings<'_>, job: &Job) {
             None => {
                 step_ids.insert(id.value.to_ascii_lowercase(), id.pos);
             }
+        }
+    }
+}
+
+/// GitHub runs a job on a runner that has every label listed, and a GitHub-hosted runner has
+/// one operating system: `[ubuntu-latest, windows-latest]` matches no runner, and the job waits
+/// forever. Reports each label whose system differs from the first one listed.
+fn check_conflicting_labels(findings: &mut Findings<'_>, labels: &[TemplateString]) {
+    let system = |label: &str| {
+        let label = label.to_ascii_lowercase();
+        ["ubuntu", "windows", "macos"]
+            .into_iter()
+            .find(|system| label.starts_with(system))
+    };
+    let mut first: Option<(&str, &str)> = None;
+    for label in labels.iter().filter(|l| l.is_literal()) {
+        let Some(this) = system(label.raw()) else {
+            continue;
+        };
+        match first {
+            None => first = Some((this, label.raw())),
+            Some((system, name)) if system != this => findings.report(
+                label.pos(),
+                Rule::RunnerLabel,
+                format!("label '{}' asks for another operating system than '{name}', so no runner has both; to run the job on each, use a matrix", label.raw()),
+            ),
+            Some(_) => {}
         }
     }
 }
