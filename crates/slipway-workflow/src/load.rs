@@ -1330,9 +1330,9 @@ impl Decoder {
             command: None,
         };
         if let NodeKind::Scalar(scalar) = &node.kind {
-            // `container:` left empty names no image; whether GitHub refuses it is not
-            // documented, so this only warns.
-            if node.is_null() || scalar.value.is_empty() {
+            // `container:` left empty (or `''`) names no image; whether GitHub refuses it is
+            // not documented, so this only warns. An explicit `null` says "no container".
+            if scalar.value.is_empty() {
                 self.report(
                     node.pos,
                     Rule::EmptyValue,
