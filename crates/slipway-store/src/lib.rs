@@ -65,17 +65,25 @@
 
 mod build;
 mod error;
+mod project;
+mod queue;
 mod registry_event;
 mod release;
 mod run;
 mod scan;
 mod sqlite;
+mod token;
 
 pub use build::{
     Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, BuildSummary, GitSnapshot,
     LogField, LogOmitted, NewBuild,
 };
 pub use error::StoreError;
+pub use project::{Project, ProjectStore};
+pub use queue::{
+    ClaimLimits, OnRestart, QueueQuery, QueueStore, QueuedRun, QueuedRunId, RunStatus,
+    StatusCounts, Trigger,
+};
 pub use registry_event::{
     NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
     RegistryEventStore,
@@ -93,6 +101,7 @@ pub use scan::{
     NewScan, Scan, ScanGate, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts,
 };
 pub use sqlite::SqliteStore;
+pub use token::{NewToken, Role, Token, TokenId, TokenStore, UnknownRole};
 
 /// Everything Slipway keeps: one supertrait per domain.
 ///
@@ -104,6 +113,9 @@ pub trait Store:
     + RegistryEventStore
     + ReleaseStore
     + ScanStore
+    + ProjectStore
+    + TokenStore
+    + QueueStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -116,6 +128,9 @@ impl<
         + RegistryEventStore
         + ReleaseStore
         + ScanStore
+        + ProjectStore
+        + TokenStore
+        + QueueStore
         + Send
         + Sync
         + std::fmt::Debug,

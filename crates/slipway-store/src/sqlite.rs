@@ -7,10 +7,13 @@
 
 mod builds;
 mod migrations;
+mod projects;
+mod queue;
 mod registry_events;
 mod releases;
 mod runs;
 mod scans;
+mod tokens;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@
 
 mod builds;
 mod concurrency;
+mod control;
 mod crash;
 mod releases;
 mod runs;

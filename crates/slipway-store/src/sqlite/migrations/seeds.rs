@@ -28,6 +28,7 @@ use crate::{
     RegistryEventStore,
 };
 use crate::{NewScan, ScanGate, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts};
+use crate::{ProjectStore, QueueStore, QueuedRunId, Role, RunStatus, TokenStore};
 
 /// The rows of one schema version.
 pub(super) struct Seed {
@@ -73,6 +74,11 @@ pub(super) const SEEDS: &[Seed] = &[
         version: 7,
         insert: insert_v7,
         check: check_v7,
+    },
+    Seed {
+        version: 8,
+        insert: insert_v8,
+        check: check_v8,
     },
 ];
 
@@ -631,4 +637,46 @@ fn check_v7(store: &SqliteStore) {
         })
     );
     assert_eq!(detached.status(), ReleaseStatus::InProgress);
+}
+
+/// Schema 8: a project, a revoked token, and a completed queued run linked to a workflow run.
+fn insert_v8(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO projects (name, repository, default_branch, webhook_secret_file,
+             poll_interval_ns, created_at_ns)
+         VALUES ('v8-web', '/srv/git/web.git', 'main', '/etc/slipway/web.secret', 60000000000,
+             1740823200000000000);
+         INSERT INTO tokens (id, name, role, hash, created_at_ns, revoked_at_ns, last_used_at_ns)
+         VALUES (801, 'v8-ci', 'developer', zeroblob(32), 1740823200000000000,
+             1740823300000000000, NULL);
+         INSERT INTO runs (id, workflow, name, run_number, event, git_commit, git_branch,
+             git_dirty, git_ref, started_at_ns, duration_ns, conclusion)
+         VALUES (801, '.github/workflows/v8.yml', 'v8', 1, 'workflow_dispatch', NULL, NULL, 0,
+             'refs/heads/main', 1740823210000000000, 1000000000, 'success');
+         INSERT INTO run_queue (id, project, workflow, event, git_ref, sha, actor, inputs,
+             status, conclusion, queued_at_ns, started_at_ns, finished_at_ns, detail, rerun_of)
+         VALUES (801, 'v8-web', '.github/workflows/v8.yml', 'workflow_dispatch',
+             'refs/heads/main', NULL, 'v8-ci', '{\"level\":\"debug\"}', 'completed', 'success',
+             1740823200000000000, 1740823210000000000, 1740823220000000000, NULL, NULL);
+         INSERT INTO queued_run_records (queued_id, run_id) VALUES (801, 801);",
+    )
+}
+
+fn check_v8(store: &SqliteStore) {
+    let project = store.project("v8-web").unwrap().unwrap();
+    assert_eq!(project.repository, "/srv/git/web.git");
+    assert_eq!(project.poll_interval, Some(Duration::from_secs(60)));
+    let token = store
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .find(|token| token.name == "v8-ci")
+        .unwrap();
+    assert_eq!(token.role, Role::Developer);
+    assert!(token.revoked_at.is_some());
+    let run = store.queued_run(QueuedRunId::new(801)).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(run.conclusion, Some(Conclusion::Success));
+    assert_eq!(run.trigger.inputs["level"], "debug");
+    assert_eq!(run.runs, vec![RunId::new(801)]);
 }
