@@ -73,6 +73,19 @@ impl Repository {
         })
     }
 
+    /// The bare repository at `dir` (a mirror): worktrees of its commits can be added with
+    /// [`Repository::add_worktree`], serialised with every other worktree change of this process.
+    pub fn bare(dir: &Path) -> Result<Repository, GitError> {
+        let output = git(dir, ["rev-parse", "--is-bare-repository"])?;
+        if output.status.success() && stdout_line(&output) == "true" {
+            Ok(Repository {
+                root: dir.to_path_buf(),
+            })
+        } else {
+            Err(GitError::NotARepository(dir.to_path_buf()))
+        }
+    }
+
     /// The top directory of the working tree.
     pub fn root(&self) -> &Path {
         &self.root

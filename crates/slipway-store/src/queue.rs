@@ -11,7 +11,7 @@ use std::fmt;
 use std::num::ParseIntError;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Conclusion, RunId, StoreError};
 
@@ -45,6 +45,9 @@ pub trait QueueStore {
         at: jiff::Timestamp,
     ) -> Result<bool, StoreError>;
 
+    /// Cancels the run `id` at `at` if no worker has taken it yet; `false` when it is not queued.
+    fn cancel_queued(&self, id: QueuedRunId, at: jiff::Timestamp) -> Result<bool, StoreError>;
+
     /// The run `id` with the ids of its workflow runs, or `None`.
     fn queued_run(&self, id: QueuedRunId) -> Result<Option<QueuedRun>, StoreError>;
 
@@ -65,7 +68,7 @@ pub trait QueueStore {
 }
 
 /// The identifier of a queued run; shown to people as a plain number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct QueuedRunId(i64);
 

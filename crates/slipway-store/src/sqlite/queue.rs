@@ -119,6 +119,20 @@ impl QueueStore for SqliteStore {
         })
     }
 
+    fn cancel_queued(&self, id: QueuedRunId, at: jiff::Timestamp) -> Result<bool, StoreError> {
+        let at_ns = fit("at", at.as_nanosecond())?;
+        self.write(|transaction| {
+            let cancelled = transaction
+                .prepare_cached(
+                    "UPDATE run_queue SET status = 'completed', conclusion = 'cancelled',
+                         started_at_ns = ?2, finished_at_ns = ?2, detail = 'cancelled while queued'
+                     WHERE id = ?1 AND status = 'queued'",
+                )?
+                .execute((id.get(), at_ns))?;
+            Ok(cancelled > 0)
+        })
+    }
+
     fn queued_run(&self, id: QueuedRunId) -> Result<Option<QueuedRun>, StoreError> {
         self.read(|transaction| select_one(transaction, id))
     }

@@ -94,7 +94,7 @@ fn claims_take_the_oldest_run_within_the_global_and_per_project_limits() {
     let web1 = store.enqueue_run(&trigger("web"), at(1)).unwrap();
     let web2 = store.enqueue_run(&trigger("web"), at(2)).unwrap();
     let api = store.enqueue_run(&trigger("api"), at(3)).unwrap();
-    let _docs = store.enqueue_run(&trigger("docs"), at(4)).unwrap();
+    let docs = store.enqueue_run(&trigger("docs"), at(4)).unwrap();
 
     let first = store.claim_run(LIMITS, at(10)).unwrap().unwrap();
     let second = store.claim_run(LIMITS, at(11)).unwrap().unwrap();
@@ -123,6 +123,13 @@ fn claims_take_the_oldest_run_within_the_global_and_per_project_limits() {
         (counts.queued, counts.in_progress, counts.success),
         (1, 2, 1)
     );
+    assert!(
+        !store.cancel_queued(web2, at(24)).unwrap(),
+        "in progress: only its worker stops it"
+    );
+    assert!(store.cancel_queued(docs, at(24)).unwrap());
+    let cancelled = store.queued_run(docs).unwrap().unwrap();
+    assert_eq!(cancelled.conclusion, Some(Conclusion::Cancelled));
 }
 
 #[test]
