@@ -63,7 +63,9 @@
 //! `src/sqlite/migrations/` with the seed its upgrade test needs, and one more supertrait on
 //! [`Store`].
 
+mod audit;
 mod build;
+mod delivery;
 mod error;
 mod registry_event;
 mod release;
@@ -71,9 +73,14 @@ mod run;
 mod scan;
 mod sqlite;
 
+pub use audit::{AuditCheck, AuditEntry, AuditProblem, AuditStore, GENESIS_HASH, NewAuditEntry};
 pub use build::{
     Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, BuildSummary, GitSnapshot,
     LogField, LogOmitted, NewBuild,
+};
+pub use delivery::{
+    Cursor, Delivery, DeliveryId, DeliveryOutcome, DeliveryStore, NewDelivery, Page, PageRequest,
+    Recorded,
 };
 pub use error::StoreError;
 pub use registry_event::{
@@ -99,11 +106,13 @@ pub use sqlite::SqliteStore;
 /// Implemented for every type that implements all the domain traits, so a backend implements the
 /// domains and gets `Store` for free. Hold it as `Arc<dyn Store>`.
 pub trait Store:
-    BuildStore
+    AuditStore
+    + BuildStore
     + RunStore
     + RegistryEventStore
     + ReleaseStore
     + ScanStore
+    + DeliveryStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -111,11 +120,13 @@ pub trait Store:
 }
 
 impl<
-    T: BuildStore
+    T: AuditStore
+        + BuildStore
         + RunStore
         + RegistryEventStore
         + ReleaseStore
         + ScanStore
+        + DeliveryStore
         + Send
         + Sync
         + std::fmt::Debug,

@@ -5,7 +5,9 @@
 //! (`builds.rs`, `runs.rs`). Every SQLite error is classified here into a [`StoreError`] that names the
 //! file, so no `rusqlite` type leaves this module.
 
+mod audit;
 mod builds;
+mod deliveries;
 mod migrations;
 mod registry_events;
 mod releases;
@@ -20,7 +22,7 @@ use std::time::Duration;
 use nix::unistd::AccessFlags;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use crate::StoreError;
+use crate::{Cursor, Page, StoreError};
 
 /// The database's file name inside the state directory.
 const DATABASE_FILE: &str = "state.db";
@@ -282,6 +284,25 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
 /// WAL is impossible (a file system without shared memory).
 fn enable_wal(connection: &Connection) -> rusqlite::Result<String> {
     connection.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+}
+
+/// A timestamp as the integer nanoseconds every table stores.
+fn timestamp_ns(field: &'static str, at: jiff::Timestamp) -> Result<i64, StoreError> {
+    i64::try_from(at.as_nanosecond()).map_err(|_| StoreError::OutOfRange {
+        field,
+        value: at.to_string(),
+    })
+}
+
+/// A newest-first page of `items`, read with `limit`: a full page may have older entries after
+/// it, so its last id is the next page's cursor.
+fn page_of<T>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
+    let full = usize::try_from(limit).is_ok_and(|limit| limit > 0 && items.len() == limit);
+    let next = items
+        .last()
+        .filter(|_| full)
+        .map(|last| Cursor::new(id(last)));
+    Page { items, next }
 }
 
 #[cfg(test)]

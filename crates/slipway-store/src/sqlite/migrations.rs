@@ -34,7 +34,8 @@ const MIGRATIONS: &[Migration] = migrations![
     "0004_releases",
     "0005_scans",
     "0006_scan_verdicts",
-    "0007_release_revisions"
+    "0007_release_revisions",
+    "0009_deliveries_audit",
 ];
 
 /// The schema version this binary writes: the number of migrations.

@@ -9,9 +9,11 @@
 // test code just the same: a test fails by panicking, and prints its random seed to stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod audit;
 mod builds;
 mod concurrency;
 mod crash;
+mod deliveries;
 mod releases;
 mod runs;
 mod support;
