@@ -67,6 +67,7 @@ mod audit;
 mod build;
 mod delivery;
 mod error;
+pub mod private;
 mod registry_event;
 mod release;
 mod run;

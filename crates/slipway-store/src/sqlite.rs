@@ -22,7 +22,7 @@ use std::time::Duration;
 use nix::unistd::AccessFlags;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use crate::{Cursor, Page, StoreError};
+use crate::{Cursor, Page, StoreError, private};
 
 /// The database's file name inside the state directory.
 const DATABASE_FILE: &str = "state.db";
@@ -57,6 +57,7 @@ impl SqliteStore {
             dir: dir.to_owned(),
             database: dir.join(DATABASE_FILE),
         };
+        ensure_private_files(&files)?;
         let connection = open_and_migrate(&files)?;
         Ok(SqliteStore {
             files,
@@ -196,19 +197,42 @@ fn is_unreadable_value(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// Creates `dir` if needed and checks this process may create files in it, so that an
-/// unwritable directory is reported with the operating system's reason before SQLite turns it
-/// into a vaguer "unable to open database file".
+/// Creates `dir` if needed, private to its owner (tightening one that is not, with a warning),
+/// and checks this process may create files in it, so that an unwritable directory is reported
+/// with the operating system's reason before SQLite turns it into a vaguer "unable to open
+/// database file".
 fn ensure_writable(dir: &Path) -> Result<(), StoreError> {
     let unwritable = |source| StoreError::Unwritable {
         dir: dir.to_owned(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(unwritable)?;
+    if let Some(tightened) = private::create_dir(dir).map_err(unwritable)? {
+        tracing::warn!("{tightened}");
+    }
     // access(2) asks the kernel with this process's credentials, so it sees read-only mounts,
     // which permission bits alone do not show.
     nix::unistd::access(dir, AccessFlags::W_OK | AccessFlags::X_OK)
         .map_err(|errno| unwritable(io::Error::from(errno)))
+}
+
+/// Makes the database and its WAL and shared-memory files `0600` before SQLite opens them:
+/// SQLite creates the `-wal` and `-shm` files with the database file's permissions, so a
+/// database created private keeps them private; files an older Slipway left readable are
+/// tightened.
+fn ensure_private_files(files: &Files) -> Result<(), StoreError> {
+    let unwritable = |source| StoreError::Unwritable {
+        dir: files.dir.clone(),
+        source,
+    };
+    drop(private::open_append(&files.database).map_err(unwritable)?);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = files.database.clone().into_os_string();
+        path.push(suffix);
+        if let Some(tightened) = private::restrict_file(Path::new(&path)).map_err(unwritable)? {
+            tracing::warn!("{tightened}");
+        }
+    }
+    Ok(())
 }
 
 /// Connects and migrates, retrying while another process holds the database.

@@ -14,6 +14,7 @@ mod builds;
 mod concurrency;
 mod crash;
 mod deliveries;
+mod private;
 mod releases;
 mod runs;
 mod support;

@@ -10,6 +10,7 @@ mod config;
 mod deploy;
 mod doctor;
 mod init;
+mod private_state;
 mod proxy;
 mod registry;
 mod run;
