@@ -36,6 +36,45 @@ pub struct Repository {
     pub default_branch: Option<String>,
 }
 
+impl Repository {
+    /// Whether `url` (a project's configured remote) names this repository: equal to one of
+    /// [`Repository::urls`] once both are normalised (scheme, user and a trailing `/` or `.git`
+    /// dropped, host lowercased, `git@host:path` read as `host/path`).
+    pub fn matches_url(&self, url: &str) -> bool {
+        let wanted = normalised_url(url);
+        !wanted.is_empty() && self.urls.iter().any(|own| normalised_url(own) == wanted)
+    }
+}
+
+/// `host[:port]/path` of a Git remote URL, lowercase host, without scheme, user, trailing `/`
+/// or `.git`: `https://GitHub.com/o/r.git/` and `git@github.com:o/r` both give `github.com/o/r`.
+fn normalised_url(url: &str) -> String {
+    let url = url.trim();
+    let (rest, scp_like) = match url.split_once("://") {
+        Some((_scheme, rest)) => (rest, false),
+        None => (url, true),
+    };
+    let (authority, path) = if scp_like {
+        // `user@host:path`, as `git` reads a remote without a scheme.
+        rest.split_once(':').unwrap_or(("", rest))
+    } else {
+        rest.split_once('/').unwrap_or((rest, ""))
+    };
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_user, host)| host)
+        .to_ascii_lowercase();
+    let path = path.trim_matches('/');
+    let path = path
+        .strip_suffix(".git")
+        .unwrap_or(path)
+        .trim_end_matches('/');
+    if host.is_empty() || path.is_empty() {
+        return String::new();
+    }
+    format!("{host}/{path}")
+}
+
 /// What happened, in neutral terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -317,4 +356,51 @@ pub(crate) fn urls(candidates: impl IntoIterator<Item = Option<String>>) -> Vec<
         }
     }
     urls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_urls_normalise_to_host_and_path() {
+        let cases = [
+            ("https://github.com/octo/app.git", "github.com/octo/app"),
+            ("https://GitHub.com/octo/app/", "github.com/octo/app"),
+            ("git@github.com:octo/app.git", "github.com/octo/app"),
+            ("ssh://git@github.com/octo/app.git", "github.com/octo/app"),
+            ("git://github.com/octo/app.git", "github.com/octo/app"),
+            (
+                "ssh://gitea@localhost:2222/team/app.git",
+                "localhost:2222/team/app",
+            ),
+            ("http://localhost:3000/team/app", "localhost:3000/team/app"),
+            (
+                "https://gitlab.example.com/group/sub/app.git",
+                "gitlab.example.com/group/sub/app",
+            ),
+            ("/srv/git/app.git", ""),
+            ("", ""),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(normalised_url(url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_project_matches_any_url_form_of_its_repository() {
+        let repository = Repository {
+            full_name: "octo/app".to_owned(),
+            urls: vec![
+                "https://github.com/octo/app".to_owned(),
+                "git@github.com:octo/app.git".to_owned(),
+            ],
+            default_branch: None,
+        };
+        assert!(repository.matches_url("https://github.com/octo/app.git"));
+        assert!(repository.matches_url("ssh://git@github.com/octo/app"));
+        assert!(!repository.matches_url("https://github.com/octo/app-fork.git"));
+        assert!(!repository.matches_url("https://github.example.com/octo/app"));
+        assert!(!repository.matches_url(""));
+    }
 }

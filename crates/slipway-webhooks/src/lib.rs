@@ -9,7 +9,7 @@
 //!   Forgejo's `X-Gitea-Signature` / `X-Forgejo-Signature` (the same HMAC in bare hex), GitLab's
 //!   `X-Gitlab-Token` (the secret itself).
 //! - [`parse`] reads the delivery id, the event, the sender and the repository (its full name and
-//!   every clone URL, so a server can find the project), and turns the host's payload into an
+//!   every clone URL; [`Repository::matches_url`] finds the project), and turns the host's payload into an
 //!   [`Event`]: a [`Push`], a [`PullRequest`] or a ping.
 //! - [`Delivery::trigger`] gives what the workflow runner needs to match `on:` filters and fill
 //!   `github.event`: a [`Trigger`] of plain types (event name, refs, sha, activity type, changed

@@ -7,7 +7,7 @@ use crate::{Provider, WebhookError, headers};
 
 const GITHUB_SIGNATURE: &str = "x-hub-signature-256";
 /// Forgejo sends both; either proves the same HMAC.
-const GITEA_SIGNATURES: [&str; 2] = ["x-forgejo-signature", "x-gitea-signature"];
+const GITEA_SIGNATURES: [&str; 2] = ["x-gitea-signature", "x-forgejo-signature"];
 const GITLAB_TOKEN: &str = "x-gitlab-token";
 
 /// Checks that the delivery was sent by someone who knows `secret`.

@@ -78,7 +78,7 @@ fn missing_headers_are_named() {
     let none = headers(&[]);
     let cases = [
         (Provider::GitHub, "x-hub-signature-256"),
-        (Provider::Gitea, "x-forgejo-signature"),
+        (Provider::Gitea, "x-gitea-signature"),
         (Provider::GitLab, "x-gitlab-token"),
     ];
     for (provider, header) in cases {
