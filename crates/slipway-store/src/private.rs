@@ -77,7 +77,19 @@ fn tighten(path: &Path, mode: u32) -> io::Result<Option<Tightened>> {
     if from & 0o077 == 0 {
         return Ok(None);
     }
-    std::fs::set_permissions(path, Permissions::from_mode(mode))?;
+    match std::fs::set_permissions(path, Permissions::from_mode(mode)) {
+        // Another account owns it (a shared directory an administrator set up): using it as it
+        // is beats refusing to work, and the warning says what to fix.
+        Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+            tracing::warn!(
+                "{} is readable by other users ({from:o}) and cannot be made private: {error}; \
+                 have its owner run `chmod {mode:o}` on it",
+                path.display()
+            );
+            return Ok(None);
+        }
+        other => other?,
+    }
     Ok(Some(Tightened {
         path: path.to_owned(),
         from,
