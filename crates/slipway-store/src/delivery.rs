@@ -3,7 +3,9 @@
 //! A receiver records a [`NewDelivery`] before it answers the host. The provider and the
 //! host's delivery id are unique together: recording an id already recorded writes nothing and
 //! returns [`Recorded::Duplicate`] with the first record, in the same transaction, so a delivery
-//! redelivered (or sent twice at once) starts at most one run. The outcome can change later
+//! redelivered (or sent twice at once) starts at most one run. A delivery that was refused started
+//! nothing, so its redelivery is recorded afresh in its place: fixing a wrong secret and asking
+//! the host to redeliver works. The outcome can change later
 //! (accepted, then skipped because no workflow matched) with
 //! [`DeliveryStore::update_delivery_outcome`].
 
@@ -16,6 +18,7 @@ use crate::StoreError;
 /// Keeps webhook deliveries.
 pub trait DeliveryStore {
     /// Records a delivery, or finds the one already recorded under the same provider and id.
+    /// A first record that was refused is replaced (keeping its id) and the delivery is new.
     fn record_delivery(&self, delivery: &NewDelivery) -> Result<Recorded, StoreError>;
 
     /// A page of deliveries, newest first.
@@ -101,7 +104,8 @@ pub struct Delivery {
 pub enum Recorded {
     /// The delivery is new and now recorded.
     New(Delivery),
-    /// The provider already sent this delivery id; nothing was written. Holds the first record.
+    /// The provider already sent this delivery id and it was not refused; nothing was written.
+    /// Holds the first record.
     Duplicate(Delivery),
 }
 

@@ -24,16 +24,25 @@ impl DeliveryStore for SqliteStore {
         self.write(|transaction| {
             // Looked up and inserted under the write lock: two receivers of the same delivery
             // cannot both see it as new.
-            if let Some(first) = find(transaction, &delivery.provider, &delivery.delivery_id)? {
-                return Ok(Recorded::Duplicate(first));
-            }
+            let first = find(transaction, &delivery.provider, &delivery.delivery_id)?;
+            let retried = match first {
+                // A refused delivery started nothing: its redelivery (after the secret was fixed,
+                // say) is handled afresh, in the first one's row.
+                Some(first) if matches!(first.record.outcome, DeliveryOutcome::Refused(_)) => {
+                    Some(first.id)
+                }
+                Some(first) => return Ok(Recorded::Duplicate(first)),
+                None => None,
+            };
             transaction
                 .prepare_cached(
-                    "INSERT INTO deliveries (provider, delivery_id, event, received_at_ns, \
-                     remote_addr, body_bytes, outcome, reason) VALUES (:provider, :delivery_id, \
-                     :event, :received_at_ns, :remote_addr, :body_bytes, :outcome, :reason)",
+                    "INSERT OR REPLACE INTO deliveries (id, provider, delivery_id, event, \
+                     received_at_ns, remote_addr, body_bytes, outcome, reason) VALUES (:id, \
+                     :provider, :delivery_id, :event, :received_at_ns, :remote_addr, :body_bytes, \
+                     :outcome, :reason)",
                 )?
                 .execute(named_params! {
+                    ":id": retried.map(DeliveryId::get),
                     ":provider": delivery.provider,
                     ":delivery_id": delivery.delivery_id,
                     ":event": delivery.event,
@@ -44,7 +53,7 @@ impl DeliveryStore for SqliteStore {
                     ":reason": reason,
                 })?;
             Ok(Recorded::New(Delivery {
-                id: DeliveryId::new(transaction.last_insert_rowid()),
+                id: retried.unwrap_or_else(|| DeliveryId::new(transaction.last_insert_rowid())),
                 record: delivery.clone(),
             }))
         })

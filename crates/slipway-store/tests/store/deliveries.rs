@@ -135,3 +135,34 @@ fn the_outcome_is_updated_in_place() {
         Recorded::Duplicate(page.items[0].clone())
     );
 }
+
+#[test]
+fn a_refused_delivery_is_handled_afresh_when_redelivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let mut refused = delivery("github", "r-1");
+    refused.outcome = DeliveryOutcome::Refused("the signature does not match".to_owned());
+    let Recorded::New(first) = store.record_delivery(&refused).unwrap() else {
+        panic!("new")
+    };
+    let retry = delivery("github", "r-1");
+    assert_eq!(
+        store.record_delivery(&retry).unwrap(),
+        Recorded::New(slipway_store::Delivery {
+            id: first.id,
+            record: retry.clone()
+        })
+    );
+    // Accepted now: a further redelivery is a duplicate.
+    assert!(matches!(
+        store.record_delivery(&retry).unwrap(),
+        Recorded::Duplicate(_)
+    ));
+    let page = store
+        .deliveries(&PageRequest {
+            after: None,
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+}
