@@ -156,8 +156,13 @@ struct GitLabMergeAttributes {
     source: Option<GitLabProjectPath>,
     #[serde(default)]
     target: Option<GitLabProjectPath>,
-    action: String,
-    last_commit: GitLabLastCommit,
+    /// Absent in some test deliveries; `state` says enough then.
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    last_commit: Option<GitLabLastCommit>,
     /// Present on an `update` that pushed commits.
     #[serde(default)]
     oldrev: Option<String>,
@@ -180,17 +185,23 @@ impl GitLabMergeRequest {
                 (Some(source), Some(target)) => {
                     source.path_with_namespace != target.path_with_namespace
                 }
-                _ => false,
+                // GitLab sends no source when the source project was deleted: a fork gone.
+                (None, _) => attributes.source_project_id.is_none(),
+                (Some(_), None) => false,
             },
         };
-        let action = github_action(&attributes.action, attributes.oldrev.is_some());
+        let action = match (&attributes.action, &attributes.state) {
+            (Some(action), _) => github_action(action, attributes.oldrev.is_some()),
+            (None, Some(state)) => state_action(state),
+            (None, None) => "edited".to_owned(),
+        };
         let pull = PullRequest {
             action,
             number: attributes.iid,
             title: attributes.title,
             head: Revision {
                 git_ref: attributes.source_branch,
-                sha: Some(attributes.last_commit.id),
+                sha: attributes.last_commit.map(|commit| commit.id),
             },
             // GitLab's merge request payload does not carry the target branch's commit.
             base: Revision {
@@ -216,4 +227,14 @@ fn github_action(action: &str, pushed_commits: bool) -> String {
         other => other,
     };
     github.to_owned()
+}
+
+/// The activity type a merge request in `state` was last part of, for payloads without `action`.
+fn state_action(state: &str) -> String {
+    match state {
+        "opened" => "opened",
+        "closed" | "merged" => "closed",
+        _ => "edited",
+    }
+    .to_owned()
 }

@@ -277,3 +277,32 @@ fn system_hooks_and_a_missing_uuid_are_refused() {
         })
     );
 }
+
+#[test]
+fn a_merge_request_without_action_or_source_reads_from_its_state() {
+    let body = r#"{
+      "object_kind": "merge_request",
+      "user": { "username": "root" },
+      "project": { "path_with_namespace": "gitlabhq/gitlab-test", "git_http_url": "http://example.com/gitlabhq/gitlab-test.git" },
+      "object_attributes": {
+        "iid": 3, "title": "From a deleted fork", "state": "merged",
+        "source_branch": "topic", "target_branch": "master", "target_project_id": 1,
+        "target": { "path_with_namespace": "gitlabhq/gitlab-test" }
+      }
+    }"#;
+    let delivery = parse(
+        Provider::GitLab,
+        &gitlab("Merge Request Hook"),
+        body.as_bytes(),
+    )
+    .expect("parses");
+    let Event::PullRequest(pull) = &delivery.event else {
+        panic!("{:?}", delivery.event)
+    };
+    assert_eq!(pull.action, "closed");
+    assert_eq!(pull.head.sha, None);
+    assert!(
+        pull.from_fork,
+        "a deleted source project is treated as a fork"
+    );
+}
