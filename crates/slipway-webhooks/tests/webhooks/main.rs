@@ -7,6 +7,7 @@
 mod gitea;
 mod github;
 mod gitlab;
+mod on_filters;
 mod properties;
 mod signatures;
 mod support;
