@@ -63,10 +63,13 @@
 //! `src/sqlite/migrations/` with the seed its upgrade test needs, and one more supertrait on
 //! [`Store`].
 
+mod audit;
 mod build;
+mod delivery;
 mod error;
 mod project;
 mod queue;
+pub mod private;
 mod registry_event;
 mod release;
 mod run;
@@ -74,9 +77,14 @@ mod scan;
 mod sqlite;
 mod token;
 
+pub use audit::{AuditCheck, AuditEntry, AuditProblem, AuditStore, GENESIS_HASH, NewAuditEntry};
 pub use build::{
     Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, BuildSummary, GitSnapshot,
     LogField, LogOmitted, NewBuild,
+};
+pub use delivery::{
+    Cursor, Delivery, DeliveryId, DeliveryOutcome, DeliveryStore, NewDelivery, Page, PageRequest,
+    Recorded,
 };
 pub use error::StoreError;
 pub use project::{Project, ProjectStore};
@@ -108,7 +116,8 @@ pub use token::{NewToken, Role, Token, TokenId, TokenStore, UnknownRole};
 /// Implemented for every type that implements all the domain traits, so a backend implements the
 /// domains and gets `Store` for free. Hold it as `Arc<dyn Store>`.
 pub trait Store:
-    BuildStore
+    AuditStore
+    + BuildStore
     + RunStore
     + RegistryEventStore
     + ReleaseStore
@@ -116,6 +125,7 @@ pub trait Store:
     + ProjectStore
     + TokenStore
     + QueueStore
+    + DeliveryStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -123,7 +133,8 @@ pub trait Store:
 }
 
 impl<
-    T: BuildStore
+    T: AuditStore
+        + BuildStore
         + RunStore
         + RegistryEventStore
         + ReleaseStore
@@ -131,6 +142,7 @@ impl<
         + ProjectStore
         + TokenStore
         + QueueStore
+        + DeliveryStore
         + Send
         + Sync
         + std::fmt::Debug,

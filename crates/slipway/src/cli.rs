@@ -109,6 +109,8 @@ pub(crate) enum Command {
     /// Import OSV advisories for offline scanning, or show what is imported
     #[command(subcommand)]
     Db(DbCommand),
+    /// List the audit trail, newest first, or prove with --verify that no entry was changed or removed
+    Audit(AuditArgs),
     /// Print a shell completion script: `source <(slipway completions bash)`
     Completions(CompletionsArgs),
     /// Print the man page slipway(1), or write one page per command with --dir
@@ -404,6 +406,25 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) debug: bool,
     /// Print the recorded runs as JSON at the end
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Walk the whole chain and exit 1 naming the first entry that was changed or removed
+    #[arg(long)]
+    pub(crate) verify: bool,
+    /// The data directory whose store to read [default: the project's state directory]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// At most this many entries, newest first
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u32,
+    /// Only entries older than this id (the `next` cursor of a previous --json page)
+    #[arg(long, value_name = "ID")]
+    pub(crate) before: Option<i64>,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -35,7 +35,8 @@ const MIGRATIONS: &[Migration] = migrations![
     "0005_scans",
     "0006_scan_verdicts",
     "0007_release_revisions",
-    "0008_control_plane"
+    "0008_control_plane",
+    "0009_deliveries_audit",
 ];
 
 /// The schema version this binary writes: the number of migrations.

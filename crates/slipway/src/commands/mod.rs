@@ -1,6 +1,7 @@
 //! One module per command: each turns parsed arguments into calls on the library crates and prints
 //! the result.
 
+mod audit;
 mod build;
 mod builds;
 mod bundles;
@@ -66,6 +67,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Scan(command) => scan::run(&cli.global, &command, status).await,
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
         Command::Db(command) => db::run(&cli.global, &command, status).await,
+        Command::Audit(args) => audit::run(&cli.global, &args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args, status),
     }

@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)] // Tests: a panic is the report.
 
+mod audit;
 mod build;
 mod completions;
 mod config;
 mod deploy;
 mod doctor;
 mod init;
+mod private_state;
 mod proxy;
 mod registry;
 mod run;

@@ -24,6 +24,9 @@ use crate::{
     ReleaseQuery, ReleaseStatus, ReleaseStore, Revision, ServiceState,
 };
 use crate::{
+    AuditCheck, AuditStore, Cursor, DeliveryOutcome, DeliveryStore, NewDelivery, PageRequest,
+};
+use crate::{
     NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
     RegistryEventStore,
 };
@@ -79,6 +82,11 @@ pub(super) const SEEDS: &[Seed] = &[
         version: 8,
         insert: insert_v8,
         check: check_v8,
+    },
+    Seed {
+        version: 9,
+        insert: insert_v9,
+        check: check_v9,
     },
 ];
 
@@ -679,4 +687,64 @@ fn check_v8(store: &SqliteStore) {
     assert_eq!(run.conclusion, Some(Conclusion::Success));
     assert_eq!(run.trigger.inputs["level"], "debug");
     assert_eq!(run.runs, vec![RunId::new(801)]);
+}
+
+/// Schema 9: an accepted and a refused delivery, and a two-entry audit chain whose hashes a
+/// slipway of that version computed.
+fn insert_v9(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO deliveries (id, provider, delivery_id, event, received_at_ns, remote_addr,
+             body_bytes, outcome, reason)
+         VALUES
+             (901, 'github', 'v9-a', 'push', 1740823200000000000, '203.0.113.9', 7100,
+              'accepted', NULL),
+             (902, 'gitlab', 'v9-b', 'Push Hook', 1740823260000000000, NULL, 12,
+              'refused', 'bad signature');",
+    )?;
+    // Hashes computed outside Rust (Python's hashlib over the documented encoding), so the
+    // check below also proves the encoding never changes.
+    let first_hash = "4e86f1a70b6a4f9b966b09c70448df15b67118f9405a097c9a2d9ab462d8a141";
+    let second_hash = "ad3b286ada78a7fc27448d4ef62f7b3e1533bfbead43539df1b8406203f89edf";
+    connection.execute(
+        "INSERT INTO audit_entries (id, at_ns, actor, action, target, detail, remote_addr,
+             prev_hash, hash)
+         VALUES (1, 1740823200000000000, 'admin', 'project.add', 'v9-shop', '', '192.0.2.1',
+                 ?1, ?2),
+                (2, 1740823200000000000, 'admin', 'token.create', 'v9-shop', '', '192.0.2.1',
+                 ?2, ?3)",
+        (crate::GENESIS_HASH, first_hash, second_hash),
+    )?;
+    Ok(())
+}
+
+fn check_v9(store: &SqliteStore) {
+    let page = store
+        .deliveries(&PageRequest {
+            after: Some(Cursor::new(903)),
+            limit: 2,
+        })
+        .unwrap();
+    let [refused, accepted] = page.items.as_slice() else {
+        panic!("{page:?}")
+    };
+    assert_eq!(
+        accepted.record,
+        NewDelivery {
+            provider: "github".to_owned(),
+            delivery_id: "v9-a".to_owned(),
+            event: "push".to_owned(),
+            received_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+            remote_addr: Some("203.0.113.9".to_owned()),
+            body_bytes: 7100,
+            outcome: DeliveryOutcome::Accepted,
+        }
+    );
+    assert_eq!(
+        refused.record.outcome,
+        DeliveryOutcome::Refused("bad signature".to_owned())
+    );
+    assert!(matches!(
+        store.verify_audit().unwrap(),
+        AuditCheck::Intact { entries: 2, .. }
+    ));
 }
