@@ -142,6 +142,8 @@ pub(crate) async fn dispatch(
             actor: caller.name,
             inputs,
             rerun_of: None,
+            payload: None,
+            withhold_secrets: false,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(Queued::of(id))))

@@ -167,11 +167,15 @@ fn checkout(state: &AppState, project: &Project, run: &QueuedRun) -> Result<Chec
         .add_worktree(&worktree, &sha)
         .map_err(|error| format!("checking out {sha}: {error}"))?;
     let event_file = state.data.event_file(run.id);
-    let payload = serde_json::json!({
-        "ref": run.trigger.git_ref,
-        "after": sha,
-        "inputs": run.trigger.inputs,
-        "sender": { "login": run.trigger.actor },
+    // A webhook's payload as the host sent it: its `before` gives the changed paths that
+    // `paths:` filters test.
+    let payload = run.trigger.payload.clone().unwrap_or_else(|| {
+        serde_json::json!({
+            "ref": run.trigger.git_ref,
+            "after": sha,
+            "inputs": run.trigger.inputs,
+            "sender": { "login": run.trigger.actor },
+        })
     });
     std::fs::write(&event_file, payload.to_string())
         .map_err(|error| format!("writing {}: {error}", event_file.display()))?;

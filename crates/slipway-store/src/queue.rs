@@ -118,6 +118,12 @@ pub struct Trigger {
     pub inputs: BTreeMap<String, String>,
     /// The run this one runs again.
     pub rerun_of: Option<QueuedRunId>,
+    /// `github.event` as the Git host sent it; `None` when the worker builds one (dispatches,
+    /// reruns of them). Left out of listings: it can be megabytes.
+    #[serde(skip)]
+    pub payload: Option<serde_json::Value>,
+    /// The run gets no secrets: a pull request from a fork.
+    pub withhold_secrets: bool,
 }
 
 /// Where a run is in its life.

@@ -244,5 +244,7 @@ fn trigger() -> Trigger {
         actor: "alice".to_owned(),
         inputs: Default::default(),
         rerun_of: None,
+        payload: None,
+        withhold_secrets: false,
     }
 }

@@ -37,6 +37,7 @@ const MIGRATIONS: &[Migration] = migrations![
     "0007_release_revisions",
     "0008_control_plane",
     "0009_deliveries_audit",
+    "0010_trigger_payload",
 ];
 
 /// The schema version this binary writes: the number of migrations.

@@ -21,12 +21,14 @@ impl QueueStore for SqliteStore {
     ) -> Result<QueuedRunId, StoreError> {
         let at_ns = fit("at", at.as_nanosecond())?;
         let inputs = inputs_json(&trigger.inputs);
+        let payload = trigger.payload.as_ref().map(ToString::to_string);
         self.write(|transaction| {
             transaction
                 .prepare_cached(
                     "INSERT INTO run_queue (project, workflow, event, git_ref, sha, actor, inputs, \
-                     status, queued_at_ns, rerun_of) VALUES (:project, :workflow, :event, \
-                     :git_ref, :sha, :actor, :inputs, 'queued', :at, :rerun_of)",
+                     status, queued_at_ns, rerun_of, payload, withhold_secrets) VALUES \
+                     (:project, :workflow, :event, :git_ref, :sha, :actor, :inputs, 'queued', \
+                     :at, :rerun_of, :payload, :withhold_secrets)",
                 )?
                 .execute(named_params! {
                     ":project": trigger.project,
@@ -38,6 +40,8 @@ impl QueueStore for SqliteStore {
                     ":inputs": inputs,
                     ":at": at_ns,
                     ":rerun_of": trigger.rerun_of.map(QueuedRunId::get),
+                    ":payload": payload,
+                    ":withhold_secrets": trigger.withhold_secrets,
                 })?;
             Ok(QueuedRunId::new(transaction.last_insert_rowid()))
         })
@@ -233,7 +237,8 @@ impl QueueStore for SqliteStore {
 }
 
 const COLUMNS: &str = "id, project, workflow, event, git_ref, sha, actor, inputs, status, \
-                       conclusion, queued_at_ns, started_at_ns, finished_at_ns, detail, rerun_of";
+                       conclusion, queued_at_ns, started_at_ns, finished_at_ns, detail, rerun_of, \
+                       payload, withhold_secrets";
 
 fn queued_run_id(row: &Row<'_>) -> rusqlite::Result<QueuedRunId> {
     row.get(0).map(QueuedRunId::new)
@@ -277,6 +282,13 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<QueuedRun> {
     let inputs: String = row.get("inputs")?;
     let inputs = parse_inputs(&inputs)
         .ok_or_else(|| unreadable(row, "inputs", Type::Text, "not a JSON object of strings"))?;
+    let payload = match row.get::<_, Option<String>>("payload")? {
+        None => None,
+        Some(json) => Some(
+            serde_json::from_str(&json)
+                .map_err(|_| unreadable(row, "payload", Type::Text, "not JSON"))?,
+        ),
+    };
     Ok(QueuedRun {
         id: QueuedRunId::new(row.get("id")?),
         trigger: Trigger {
@@ -288,6 +300,8 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<QueuedRun> {
             actor: row.get("actor")?,
             inputs,
             rerun_of: row.get::<_, Option<i64>>("rerun_of")?.map(QueuedRunId::new),
+            payload,
+            withhold_secrets: row.get("withhold_secrets")?,
         },
         status,
         conclusion,

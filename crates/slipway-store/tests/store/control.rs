@@ -32,6 +32,8 @@ fn trigger(project: &str) -> Trigger {
         actor: "alice".to_owned(),
         inputs: BTreeMap::from([("level".to_owned(), "debug".to_owned())]),
         rerun_of: None,
+        payload: None,
+        withhold_secrets: false,
     }
 }
 
@@ -130,6 +132,31 @@ fn claims_take_the_oldest_run_within_the_global_and_per_project_limits() {
     assert!(store.cancel_queued(docs, at(24)).unwrap());
     let cancelled = store.queued_run(docs).unwrap().unwrap();
     assert_eq!(cancelled.conclusion, Some(Conclusion::Cancelled));
+}
+
+#[test]
+fn a_webhook_payload_and_the_no_secrets_flag_are_kept_with_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let payload = serde_json::json!({
+        "action": "opened",
+        "pull_request": { "head": { "repo": { "fork": true } } },
+    });
+    let from_fork = Trigger {
+        event: "pull_request".to_owned(),
+        payload: Some(payload.clone()),
+        withhold_secrets: true,
+        ..trigger("web")
+    };
+    let queued = store.enqueue_run(&from_fork, at(1)).unwrap();
+    let dispatched = store.enqueue_run(&trigger("web"), at(2)).unwrap();
+
+    let read = store.queued_run(queued).unwrap().unwrap();
+    assert_eq!(read.trigger.payload, Some(payload));
+    assert!(read.trigger.withhold_secrets);
+    let read = store.queued_run(dispatched).unwrap().unwrap();
+    assert_eq!(read.trigger.payload, None);
+    assert!(!read.trigger.withhold_secrets);
 }
 
 #[test]

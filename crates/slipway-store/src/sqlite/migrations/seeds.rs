@@ -88,6 +88,11 @@ pub(super) const SEEDS: &[Seed] = &[
         insert: insert_v9,
         check: check_v9,
     },
+    Seed {
+        version: 10,
+        insert: insert_v10,
+        check: check_v10,
+    },
 ];
 
 /// Schema 1: a succeeded build with tags, a failed one with most fields absent, a cancelled one.
@@ -747,4 +752,26 @@ fn check_v9(store: &SqliteStore) {
         store.verify_audit().unwrap(),
         AuditCheck::Intact { entries: 2, .. }
     ));
+}
+
+/// Schema 10: a queued pull-request run from a fork, with its payload.
+fn insert_v10(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO run_queue (id, project, workflow, event, git_ref, sha, actor, inputs,
+             status, conclusion, queued_at_ns, started_at_ns, finished_at_ns, detail, rerun_of,
+             payload, withhold_secrets)
+         VALUES (1001, 'v10-web', NULL, 'pull_request', 'refs/pull/7/merge', 'abc123',
+             'octocat', '{}', 'queued', NULL, 1740823200000000000, NULL, NULL, NULL, NULL,
+             '{\"action\":\"opened\",\"number\":7}', 1);",
+    )
+}
+
+fn check_v10(store: &SqliteStore) {
+    let run = store.queued_run(QueuedRunId::new(1001)).unwrap().unwrap();
+    assert_eq!(run.trigger.event, "pull_request");
+    assert_eq!(
+        run.trigger.payload,
+        Some(serde_json::json!({ "action": "opened", "number": 7 }))
+    );
+    assert!(run.trigger.withhold_secrets);
 }
