@@ -16,8 +16,10 @@
 //! traits, never SQL, and this crate never depends on the binary crate.
 
 mod api;
+mod audit;
 mod auth;
 mod error;
+mod hooks;
 mod live;
 mod metrics;
 pub mod projects;
@@ -136,11 +138,15 @@ impl Server {
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let router = routes::router(self.state.clone());
         let mut http = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stopped.await;
-                })
-                .await
+            // The peer address is what the audit trail records as where a request came from.
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = http_stopped.await;
+            })
+            .await
         });
         tokio::select! {
             () = shutdown => {}

@@ -1,5 +1,5 @@
 //! `GET /metrics` in Prometheus' text format: queue depth and runs by status from the store,
-//! job durations counted as jobs finish.
+//! job durations counted as jobs finish, webhook deliveries by outcome.
 
 use std::fmt::Write;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -127,6 +127,17 @@ pub(crate) async fn metrics(
             text,
             "slipway_jobs_finished{{conclusion=\"{conclusion}\"}} {}",
             jobs.by_conclusion[conclusion_index(conclusion)]
+        );
+    }
+    let _ = writeln!(
+        text,
+        "# HELP slipway_webhook_deliveries Webhook deliveries since the server started, by outcome.\n\
+         # TYPE slipway_webhook_deliveries counter"
+    );
+    for (outcome, count) in state.deliveries.by_outcome() {
+        let _ = writeln!(
+            text,
+            "slipway_webhook_deliveries{{outcome=\"{outcome}\"}} {count}"
         );
     }
     Ok((

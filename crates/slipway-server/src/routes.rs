@@ -23,6 +23,9 @@ pub enum Access {
     Public,
     /// A token of this role or a higher one.
     Role(Role),
+    /// No token: the delivery's signature, checked by the handler against the secret of the
+    /// project the delivery names (a webhook receiver).
+    Signature,
 }
 
 /// One route: method, path (axum syntax), access, and the handler.
@@ -69,6 +72,11 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/tokens", ADMIN, api::list_tokens),
     route!(POST "/api/v1/tokens", ADMIN, api::create_token),
     route!(DELETE "/api/v1/tokens/{name}", ADMIN, api::revoke_token),
+    route!(GET "/api/v1/deliveries", ADMIN, crate::audit::list_deliveries),
+    route!(GET "/api/v1/audit", ADMIN, crate::audit::list_audit),
+    route!(POST "/hooks/github", Access::Signature, crate::hooks::github),
+    route!(POST "/hooks/gitea", Access::Signature, crate::hooks::gitea),
+    route!(POST "/hooks/gitlab", Access::Signature, crate::hooks::gitlab),
 ];
 
 /// The router of [`ROUTES`], each behind the check of its access.

@@ -64,6 +64,7 @@ pub(crate) struct AppState {
     pub(crate) data: DataDir,
     pub(crate) live: LiveLogs,
     pub(crate) metrics: Metrics,
+    pub(crate) deliveries: crate::hooks::DeliveryCounts,
     /// Woken whenever a run is queued or a worker slot frees up.
     pub(crate) wake: Notify,
     /// The interrupt of each run a worker runs.
@@ -85,6 +86,7 @@ impl AppState {
             data,
             live: LiveLogs::default(),
             metrics: Metrics::default(),
+            deliveries: crate::hooks::DeliveryCounts::default(),
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
         }

@@ -8,8 +8,8 @@ use crate::payload::{self, HostPullRequest, HostPush};
 use crate::{Provider, WebhookError, headers};
 
 /// Forgejo sends its own headers and Gitea's; either is enough.
-const EVENT: [&str; 2] = ["x-gitea-event", "x-forgejo-event"];
-const DELIVERY: [&str; 2] = ["x-gitea-delivery", "x-forgejo-delivery"];
+pub(crate) const EVENT: [&str; 2] = ["x-gitea-event", "x-forgejo-event"];
+pub(crate) const DELIVERY: [&str; 2] = ["x-gitea-delivery", "x-forgejo-delivery"];
 
 pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Delivery, WebhookError> {
     let (_, event_header) = headers::required(headers, &EVENT)?;

@@ -93,6 +93,43 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// The headers that carry a delivery's id, in the order they are read.
+    fn id_headers(self) -> &'static [&'static str] {
+        match self {
+            Provider::GitHub => &["x-github-delivery"],
+            Provider::Gitea => &gitea::DELIVERY,
+            Provider::GitLab => &["x-gitlab-event-uuid"],
+        }
+    }
+
+    /// The headers that carry a delivery's event, in the order they are read.
+    fn event_headers(self) -> &'static [&'static str] {
+        match self {
+            Provider::GitHub => &["x-github-event"],
+            Provider::Gitea => &gitea::EVENT,
+            Provider::GitLab => &["x-gitlab-event"],
+        }
+    }
+}
+
+/// The delivery id and event a request's headers announce, each `None` when absent or
+/// unreadable: what a receiver records of a delivery it refuses before [`parse`] succeeds
+/// (too large, not JSON, an unknown event).
+pub fn announced(
+    provider: Provider,
+    headers: &http::HeaderMap,
+) -> (Option<String>, Option<String>) {
+    let read = |names| {
+        headers::first_of(headers, names)
+            .ok()
+            .flatten()
+            .map(|(_, value)| value)
+            .filter(|value| !value.is_empty())
+    };
+    (read(provider.id_headers()), read(provider.event_headers()))
+}
+
 impl std::fmt::Display for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

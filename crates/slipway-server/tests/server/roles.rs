@@ -1,5 +1,5 @@
 //! The role matrix: every route of the route table, called with no token, a wrong token, and a
-//! token of every role.
+//! token of every role; webhook routes with a missing, a wrong and a right signature.
 
 use slipway_server::routes::{Access, ROUTES};
 use slipway_store::Role;
@@ -16,6 +16,7 @@ fn concrete(path: &str) -> String {
 #[tokio::test]
 async fn every_route_answers_401_without_a_token_and_403_below_its_role() {
     let server = TestServer::start().await;
+    crate::hooks::add_hooked_project(&server).await;
     assert!(ROUTES.len() >= 15, "the table lists every route");
 
     for route in ROUTES {
@@ -23,6 +24,10 @@ async fn every_route_answers_401_without_a_token_and_403_below_its_role() {
         let method = route.method.as_str();
         let body = (method == "POST").then(|| serde_json::json!({}));
 
+        if route.access == Access::Signature {
+            signature_only(&server, &path).await;
+            continue;
+        }
         let anonymous = server.request(method, &path, None, body.clone()).await;
         let forged = server
             .request(method, &path, Some("slipway_0000"), body.clone())
@@ -32,6 +37,7 @@ async fn every_route_answers_401_without_a_token_and_403_below_its_role() {
                 assert_eq!(anonymous.status(), 200, "{method} {path}");
                 continue;
             }
+            Access::Signature => unreachable!("checked above"),
             Access::Role(_) => {
                 assert_eq!(anonymous.status(), 401, "{method} {path} without a token");
                 assert_eq!(
@@ -58,6 +64,43 @@ async fn every_route_answers_401_without_a_token_and_403_below_its_role() {
         }
     }
     server.stop().await;
+}
+
+/// A webhook route: a delivery (a branch deletion, which changes nothing) is refused with 401
+/// when unsigned or signed with another secret, whatever token comes with it, and accepted
+/// without a token when signed with the project's secret.
+async fn signature_only(server: &TestServer, path: &str) {
+    let provider = path.trim_start_matches("/hooks/");
+    let commits = (
+        "1111111111111111111111111111111111111111",
+        "0000000000000000000000000000000000000000",
+    );
+    let url = format!("file://localhost{}", server.repo_path());
+    let (mut headers, body) = crate::hooks::push(provider, &url, "matrix", commits, &[], "wrong");
+    let (status, answer) = server.post_raw(path, &headers, body.clone()).await;
+    assert_eq!(
+        status, 401,
+        "POST {path} signed with another secret: {answer}"
+    );
+    for role in Role::ALL {
+        let mut with_token = headers.clone();
+        with_token.push((
+            "authorization".to_owned(),
+            format!("Bearer {}", server.token(role)),
+        ));
+        let (status, _) = server.post_raw(path, &with_token, body.clone()).await;
+        assert_eq!(
+            status, 401,
+            "POST {path} with a {role} token and a wrong signature"
+        );
+    }
+    headers.retain(|(name, _)| !name.contains("signature") && name != "x-gitlab-token");
+    let (status, answer) = server.post_raw(path, &headers, body).await;
+    assert_eq!(status, 401, "POST {path} unsigned: {answer}");
+    let (headers, body) =
+        crate::hooks::push(provider, &url, "matrix", commits, &[], crate::hooks::SECRET);
+    let (status, answer) = server.post_raw(path, &headers, body).await;
+    assert_eq!(status, 200, "POST {path} signed, without a token: {answer}");
 }
 
 #[tokio::test]

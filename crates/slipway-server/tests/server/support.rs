@@ -147,6 +147,27 @@ impl TestServer {
             .unwrap()
     }
 
+    /// POSTs `body` as it is with `headers` (a webhook delivery); answers status and JSON body.
+    pub(crate) async fn post_raw(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut request = hyper::Request::builder()
+            .method("POST")
+            .uri(format!("http://{}{path}", self.addr));
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = self
+            .client
+            .request(request.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
     /// A request as `role`, answered with its status and JSON body (`null` when empty).
     pub(crate) async fn call(
         &self,
@@ -158,15 +179,7 @@ impl TestServer {
         let response = self
             .request(method, path, Some(self.token(role)), body)
             .await;
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        (status, json)
+        answer(response).await
     }
 
     pub(crate) async fn get(&self, role: Role, path: &str) -> (u16, Value) {
@@ -262,6 +275,19 @@ impl TestServer {
     }
 }
 
+/// A response's status and JSON body (`null` when empty, a string when not JSON).
+async fn answer(response: hyper::Response<Incoming>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, json)
+}
+
 /// The `event:` and `data:` of one Server-Sent Event.
 fn parse_event(event: &str) -> (String, String) {
     let mut kind = String::new();
@@ -310,7 +336,7 @@ pub(crate) fn bare_repository(workflow: &str) -> TempDir {
     bare
 }
 
-fn git(dir: &Path, args: &[&str]) {
+pub(crate) fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .arg("-C")
         .arg(dir)

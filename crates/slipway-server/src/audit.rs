@@ -1,0 +1,93 @@
+//! The audit trail as the server writes and lists it: every state-changing request appends who
+//! (a token's name or a webhook's sender), what, on what, and from which address. Never a
+//! secret: details name ids and reasons only.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use slipway_store::{AuditEntry, Cursor, Delivery, NewAuditEntry, Page, PageRequest};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// One action to append.
+pub(crate) struct Action<'a> {
+    /// A token's name, or a webhook's sender.
+    pub(crate) actor: &'a str,
+    /// A dotted verb: `project.add`, `run.cancel`, `delivery.refuse`.
+    pub(crate) action: &'a str,
+    /// What it acted on.
+    pub(crate) target: &'a str,
+    /// One line of detail.
+    pub(crate) detail: String,
+    /// Where the request came from.
+    pub(crate) remote: Option<SocketAddr>,
+}
+
+/// Appends `action` to the trail. The action already happened, so a failure to append is
+/// logged rather than turned into an error answer that would suggest it did not.
+pub(crate) async fn record(state: &AppState, action: Action<'_>) {
+    let entry = NewAuditEntry {
+        at: jiff::Timestamp::now(),
+        actor: action.actor.to_owned(),
+        action: action.action.to_owned(),
+        target: action.target.to_owned(),
+        detail: action.detail,
+        remote_addr: action.remote.map(|addr| addr.ip().to_string()),
+    };
+    let what = entry.action.clone();
+    if let Err(error) = state
+        .blocking(move |store| store.append_audit(&entry))
+        .await
+    {
+        tracing::error!(action = %what, ?error, "appending to the audit trail failed");
+    }
+}
+
+/// `?cursor=&limit=` of a newest-first listing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    /// The `next` of the previous page.
+    cursor: Option<i64>,
+    limit: Option<u32>,
+}
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+
+impl PageQuery {
+    fn request(&self) -> PageRequest {
+        PageRequest {
+            after: self.cursor.map(Cursor::new),
+            limit: self.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
+        }
+    }
+}
+
+/// `GET /api/v1/audit?cursor=&limit=`: the trail, newest first.
+pub(crate) async fn list_audit(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<AuditEntry>>, ApiError> {
+    let page = query.request();
+    Ok(Json(
+        state
+            .blocking(move |store| store.audit_entries(&page))
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/deliveries?cursor=&limit=`: webhook deliveries, newest first.
+pub(crate) async fn list_deliveries(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<Delivery>>, ApiError> {
+    let page = query.request();
+    Ok(Json(
+        state.blocking(move |store| store.deliveries(&page)).await?,
+    ))
+}
