@@ -280,9 +280,15 @@ async fn a_push_the_branch_filter_excludes_completes_as_skipped_with_the_reason(
     let detail = run["detail"].as_str().unwrap();
     assert!(detail.contains("does not match branches [main]"), "{run}");
     let (_, end) = server.follow(3, |_| {}).await;
-    assert_eq!(end["conclusion"], "failure", "a tag the repository lacks: {end}");
+    assert_eq!(
+        end["conclusion"], "failure",
+        "a tag the repository lacks: {end}"
+    );
     let (_, run) = server.get(Role::Viewer, "/api/v1/runs/3").await;
-    assert!(run["detail"].as_str().unwrap().contains("refs/tags/v1"), "{run}");
+    assert!(
+        run["detail"].as_str().unwrap().contains("refs/tags/v1"),
+        "{run}"
+    );
     server.stop().await;
 }
 

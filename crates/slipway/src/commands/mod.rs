@@ -23,6 +23,7 @@ mod revision;
 mod run;
 mod runs;
 mod scan;
+mod serve;
 mod service_logs;
 mod service_status;
 mod up;
@@ -66,6 +67,9 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Scan(command) => scan::run(&cli.global, &command, status).await,
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
         Command::Db(command) => db::run(&cli.global, &command, status).await,
+        Command::Serve(args) => serve::serve(&args, status).await,
+        Command::Tokens(command) => serve::tokens(&command, status),
+        Command::Projects(command) => serve::projects(&command, status),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args, status),
     }
