@@ -82,12 +82,16 @@ pub struct Server {
 impl Server {
     /// Prepares the data directory, opens the store, and settles interrupted runs.
     pub fn open(config: &ServerConfig) -> Result<Server, ServerError> {
-        let data = DataDir::new(config.data.clone());
-        create_private_dir(data.root())?;
+        // Absolute, since git and the runner resolve paths from other directories.
+        let root = std::path::absolute(&config.data).map_err(|source| ServerError::DataDir {
+            path: config.data.clone(),
+            source,
+        })?;
+        let data = DataDir::new(root);
+        let store = open_store(data.root())?;
         for dir in data.directories() {
             create_private_dir(&dir)?;
         }
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(data.root())?);
         let recovered = store.recover_interrupted(config.on_restart, jiff::Timestamp::now())?;
         Ok(Server {
             state: Arc::new(AppState::new(store, data)),
@@ -170,6 +174,13 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The store of the data directory `data`, creating the directory (readable by this account
+/// only) if needed: what `slipway tokens` and `slipway projects` work on without a server.
+pub fn open_store(data: &std::path::Path) -> Result<Arc<dyn Store>, ServerError> {
+    create_private_dir(data)?;
+    Ok(Arc::new(SqliteStore::open(data)?))
 }
 
 /// How long open HTTP connections get to finish once every run has stopped.

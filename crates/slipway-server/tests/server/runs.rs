@@ -225,6 +225,9 @@ async fn shutdown_interrupts_runs_still_going_after_the_grace_period() {
         .unwrap();
     assert_eq!(run.status, RunStatus::Completed);
     assert_eq!(run.conclusion, Some(slipway_store::Conclusion::Cancelled));
+    let pid = std::fs::read_to_string(format!("{}.pid", never.display())).unwrap();
+    let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
+    assert!(!proc_dir.exists(), "the step's process outlived the server");
     assert!(
         std::fs::read_dir(data.path().join("workspaces"))
             .unwrap()
@@ -232,6 +235,61 @@ async fn shutdown_interrupts_runs_still_going_after_the_grace_period() {
             .is_none(),
         "the run's worktree is removed"
     );
+}
+
+#[tokio::test]
+async fn a_push_the_branch_filter_excludes_completes_as_skipped_with_the_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let repo = crate::support::bare_repository(crate::support::WORKFLOW);
+    {
+        let store = SqliteStore::open(data.path()).unwrap();
+        let project = slipway_server::projects::NewProject {
+            name: "web".to_owned(),
+            repository: repo.path().display().to_string(),
+            default_branch: None,
+            webhook_secret_file: None,
+            poll_interval_s: None,
+        };
+        slipway_server::projects::add(&store, project.validate().unwrap()).unwrap();
+        let push = Trigger {
+            workflow: None,
+            event: "push".to_owned(),
+            git_ref: "refs/heads/main".to_owned(),
+            ..trigger()
+        };
+        store.enqueue_run(&push, jiff::Timestamp::now()).unwrap();
+        let feature = Trigger {
+            git_ref: "refs/heads/feature".to_owned(),
+            ..push.clone()
+        };
+        store.enqueue_run(&feature, jiff::Timestamp::now()).unwrap();
+        let missing = Trigger {
+            git_ref: "refs/tags/v1".to_owned(),
+            ..push
+        };
+        store.enqueue_run(&missing, jiff::Timestamp::now()).unwrap();
+    }
+
+    let server = TestServer::start_on(data, repo, ServerConfig::new(PathBuf::new())).await;
+
+    let (lines, end) = server.follow(1, |_| {}).await;
+    assert_eq!(end["conclusion"], "success", "{lines:?}");
+    let (_, end) = server.follow(2, |_| {}).await;
+    assert_eq!(end["conclusion"], "skipped");
+    let (_, run) = server.get(Role::Viewer, "/api/v1/runs/2").await;
+    let detail = run["detail"].as_str().unwrap();
+    assert!(detail.contains("does not match branches [main]"), "{run}");
+    let (_, end) = server.follow(3, |_| {}).await;
+    assert_eq!(
+        end["conclusion"], "failure",
+        "a tag the repository lacks: {end}"
+    );
+    let (_, run) = server.get(Role::Viewer, "/api/v1/runs/3").await;
+    assert!(
+        run["detail"].as_str().unwrap().contains("refs/tags/v1"),
+        "{run}"
+    );
+    server.stop().await;
 }
 
 fn trigger() -> Trigger {

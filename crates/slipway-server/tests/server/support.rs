@@ -41,6 +41,7 @@ jobs:
         run: |
           echo "counting"
           if [ -n "${{ inputs.wait_for }}" ]; then
+            echo $$ > "${{ inputs.wait_for }}.pid"
             while [ ! -e "${{ inputs.wait_for }}" ]; do sleep 0.05; done
           fi
           for i in 1 2 3; do echo "line $i"; done
@@ -302,7 +303,8 @@ fn parse_event(event: &str) -> (String, String) {
     (kind, data)
 }
 
-/// A bare repository whose `main` holds `.github/workflows/ci.yml` with `workflow`.
+/// A bare repository whose `main` (and `feature`, at the same commit) holds
+/// `.github/workflows/ci.yml` with `workflow`.
 pub(crate) fn bare_repository(workflow: &str) -> TempDir {
     let work = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(work.path().join(".github/workflows")).unwrap();
@@ -322,6 +324,7 @@ pub(crate) fn bare_repository(workflow: &str) -> TempDir {
             "ci",
         ],
     );
+    git(work.path(), &["branch", "feature"]);
     let bare = tempfile::tempdir().unwrap();
     git(
         Path::new("."),

@@ -24,6 +24,7 @@ mod revision;
 mod run;
 mod runs;
 mod scan;
+mod serve;
 mod service_logs;
 mod service_status;
 mod up;
@@ -68,6 +69,9 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
         Command::Db(command) => db::run(&cli.global, &command, status).await,
         Command::Audit(args) => audit::run(&cli.global, &args),
+        Command::Serve(args) => serve::serve(&args, status).await,
+        Command::Tokens(command) => serve::tokens(&command, status),
+        Command::Projects(command) => serve::projects(&command, status),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args, status),
     }

@@ -16,5 +16,6 @@ mod registry;
 mod run;
 mod scan;
 mod scan_gate;
+mod serve;
 mod support;
 mod up;
