@@ -10,6 +10,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use slipway_store::{QueueQuery, QueuedRun, QueuedRunId, Role, Run, RunStatus, Token, Trigger};
 
+use crate::audit::{self, Remote};
 use crate::auth::{Caller, create_token as make_token};
 use crate::error::ApiError;
 use crate::projects::{NewProject, add};
@@ -32,10 +33,14 @@ pub(crate) async fn list_projects(
 /// `POST /api/v1/projects` with a [`NewProject`].
 pub(crate) async fn add_project(
     State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    remote: Remote,
     Json(project): Json<NewProject>,
 ) -> Result<(StatusCode, Json<slipway_store::Project>), ApiError> {
     let project = project.validate().map_err(ApiError::bad_request)?;
     let added = state.blocking(move |store| add(store, project)).await?;
+    let detail = format!("repository {}", added.repository);
+    audit::by(&state, &caller, remote, "project.add", &added.name, detail).await;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -50,6 +55,8 @@ pub(crate) async fn show_project(
 /// `DELETE /api/v1/projects/{name}`.
 pub(crate) async fn remove_project(
     State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    remote: Remote,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let lookup = name.clone();
@@ -57,6 +64,15 @@ pub(crate) async fn remove_project(
         .blocking(move |store| store.remove_project(&lookup))
         .await?
     {
+        audit::by(
+            &state,
+            &caller,
+            remote,
+            "project.remove",
+            &name,
+            String::new(),
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_project(&name))
@@ -111,6 +127,7 @@ pub(crate) async fn dispatch(
     State(state): Shared,
     Path(name): Path<String>,
     Extension(caller): Extension<Caller>,
+    remote: Remote,
     Json(request): Json<Dispatch>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let project = project(&state, name).await?;
@@ -132,20 +149,31 @@ pub(crate) async fn dispatch(
             .as_deref()
             .unwrap_or(&project.default_branch),
     );
+    let detail = format!("of {} at {git_ref}", request.workflow);
     let id = state
         .enqueue(Trigger {
-            project: project.name,
+            project: project.name.clone(),
             workflow: Some(request.workflow),
             event: "workflow_dispatch".to_owned(),
             git_ref,
             sha: None,
-            actor: caller.name,
+            actor: caller.name.clone(),
             inputs,
             rerun_of: None,
             payload: None,
             withhold_secrets: false,
         })
         .await?;
+    let detail = format!("run {id} {detail}");
+    audit::by(
+        &state,
+        &caller,
+        remote,
+        "run.dispatch",
+        &project.name,
+        detail,
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(Queued::of(id))))
 }
 
@@ -267,16 +295,34 @@ pub(crate) fn no_run(id: QueuedRunId) -> ApiError {
 /// interrupted as Ctrl-C interrupts `slipway run`, and completes when its steps have stopped.
 pub(crate) async fn cancel_run(
     State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    remote: Remote,
     Path(id): Path<QueuedRunId>,
 ) -> Result<StatusCode, ApiError> {
+    let cancelled = |detail: &'static str| {
+        let state = state.clone();
+        async move {
+            let target = id.to_string();
+            audit::by(
+                &state,
+                &caller,
+                remote,
+                "run.cancel",
+                &target,
+                detail.to_owned(),
+            )
+            .await;
+            Ok(StatusCode::ACCEPTED)
+        }
+    };
     if state
         .blocking(move |store| store.cancel_queued(id, jiff::Timestamp::now()))
         .await?
     {
-        return Ok(StatusCode::ACCEPTED);
+        return cancelled("was queued").await;
     }
     if state.interrupt(id) {
-        return Ok(StatusCode::ACCEPTED);
+        return cancelled("was running: interrupted").await;
     }
     let run = state
         .blocking(move |store| store.queued_run(id))
@@ -293,6 +339,7 @@ pub(crate) async fn rerun(
     State(state): Shared,
     Path(id): Path<QueuedRunId>,
     Extension(caller): Extension<Caller>,
+    remote: Remote,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
     let (run, commit) = state
         .blocking(move |store| {
@@ -317,12 +364,15 @@ pub(crate) async fn rerun(
     }
     let trigger = Trigger {
         sha: run.trigger.sha.or(commit),
-        actor: caller.name,
+        actor: caller.name.clone(),
         rerun_of: Some(id),
         ..run.trigger
     };
-    let id = state.enqueue(trigger).await?;
-    Ok((StatusCode::CREATED, Json(Queued::of(id))))
+    let project = trigger.project.clone();
+    let rerun = state.enqueue(trigger).await?;
+    let detail = format!("run {rerun} runs {id} again");
+    audit::by(&state, &caller, remote, "run.rerun", &project, detail).await;
+    Ok((StatusCode::CREATED, Json(Queued::of(rerun))))
 }
 
 /// The body of `POST /api/v1/tokens`.
@@ -349,12 +399,17 @@ pub(crate) async fn list_tokens(State(state): Shared) -> Result<Json<Vec<Token>>
 /// `POST /api/v1/tokens`.
 pub(crate) async fn create_token(
     State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    remote: Remote,
     Json(request): Json<NewTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedTokenBody>), ApiError> {
     crate::projects::check_name("token", &request.name).map_err(ApiError::bad_request)?;
     let created = state
         .blocking(move |store| make_token(store, &request.name, request.role))
         .await?;
+    let detail = format!("role {}", created.token.role);
+    let target = created.token.name.clone();
+    audit::by(&state, &caller, remote, "token.create", &target, detail).await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedTokenBody {
@@ -367,6 +422,8 @@ pub(crate) async fn create_token(
 /// `DELETE /api/v1/tokens/{name}`.
 pub(crate) async fn revoke_token(
     State(state): Shared,
+    Extension(caller): Extension<Caller>,
+    remote: Remote,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let lookup = name.clone();
@@ -374,6 +431,15 @@ pub(crate) async fn revoke_token(
         .blocking(move |store| store.revoke_token(&lookup, jiff::Timestamp::now()))
         .await?
     {
+        audit::by(
+            &state,
+            &caller,
+            remote,
+            "token.revoke",
+            &name,
+            String::new(),
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no live token named {name:?}")))

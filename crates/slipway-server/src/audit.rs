@@ -6,12 +6,53 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use serde::Deserialize;
 use slipway_store::{AuditEntry, Cursor, Delivery, NewAuditEntry, Page, PageRequest};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The address a request came from, when the server was started with it (it always is).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Remote(pub(crate) Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Remote {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Remote, Self::Rejection> {
+        Ok(Remote(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| *addr),
+        ))
+    }
+}
+
+/// Appends what a token's holder did through the API.
+pub(crate) async fn by(
+    state: &AppState,
+    caller: &Caller,
+    remote: Remote,
+    action: &str,
+    target: &str,
+    detail: String,
+) {
+    record(
+        state,
+        Action {
+            actor: &caller.name,
+            action,
+            target,
+            detail,
+            remote: remote.0,
+        },
+    )
+    .await;
+}
 
 /// One action to append.
 pub(crate) struct Action<'a> {
