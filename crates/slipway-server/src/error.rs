@@ -24,6 +24,15 @@ pub enum ServerError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A push could not be spooled.
+    #[error("cannot spool the push into {}", path.display())]
+    Spool {
+        /// The spool file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Serving HTTP failed.
     #[error("serving HTTP failed")]
     Serve(#[source] std::io::Error),

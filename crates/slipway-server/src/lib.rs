@@ -24,6 +24,7 @@ mod live;
 mod metrics;
 pub mod projects;
 pub mod routes;
+pub mod spool;
 mod state;
 mod worker;
 
@@ -133,6 +134,8 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        // Pushes spooled while no server ran are queued first.
+        let spool = spool::start(self.state.clone())?;
         let (accepting, accepting_rx) = tokio::sync::watch::channel(true);
         let mut workers = tokio::spawn(worker::run_queue(
             self.state.clone(),
@@ -167,6 +170,8 @@ impl Server {
             self.state.interrupt_all();
             let _ = workers.await;
         }
+        spool.abort();
+        let _ = std::fs::remove_file(spool::poke_socket(self.state.data.root()));
         let _ = stop_http.send(());
         // Followers of runs that never started keep their streams open; they are cut here.
         if tokio::time::timeout(HTTP_DRAIN, &mut http).await.is_err() {
@@ -187,7 +192,7 @@ pub fn open_store(data: &std::path::Path) -> Result<Arc<dyn Store>, ServerError>
 const HTTP_DRAIN: Duration = Duration::from_secs(5);
 
 /// Creates `dir` readable by this account only.
-fn create_private_dir(dir: &std::path::Path) -> Result<(), ServerError> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> Result<(), ServerError> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)

@@ -120,6 +120,9 @@ pub(crate) enum Command {
     /// Add, list, show and remove the projects a server runs
     #[command(subcommand)]
     Projects(ProjectsCommand),
+    /// Make pushes to a local bare repository run a project on the server of a data directory
+    #[command(subcommand)]
+    Hooks(HooksCommand),
     /// Print a shell completion script: `source <(slipway completions bash)`
     Completions(CompletionsArgs),
     /// Print the man page slipway(1), or write one page per command with --dir
@@ -196,6 +199,31 @@ pub(crate) enum TokensCommand {
     Revoke {
         /// The token's name
         name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HooksCommand {
+    /// Write a post-receive hook into a bare repository that hands each pushed ref to the server
+    /// (through a spool under the data directory, so pushes made while it is down run when it starts)
+    Install {
+        /// The bare repository
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        /// The project the pushes run
+        #[arg(long, value_name = "NAME")]
+        project: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// What the installed hook runs: spools the refs on standard input (`OLD NEW REF` lines)
+    #[command(hide = true)]
+    Receive {
+        /// The project the pushes run
+        #[arg(long, value_name = "NAME")]
+        project: String,
         #[command(flatten)]
         data: DataArgs,
     },

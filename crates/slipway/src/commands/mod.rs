@@ -12,6 +12,7 @@ mod db;
 mod deploy;
 mod doctor;
 mod expr;
+mod hooks;
 mod init;
 mod lint;
 mod logs;
@@ -72,6 +73,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Serve(args) => serve::serve(&args, status).await,
         Command::Tokens(command) => serve::tokens(&command, status),
         Command::Projects(command) => serve::projects(&command, status),
+        Command::Hooks(command) => hooks::run(&command, status),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args, status),
     }

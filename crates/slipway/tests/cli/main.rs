@@ -9,6 +9,7 @@ mod completions;
 mod config;
 mod deploy;
 mod doctor;
+mod hooks;
 mod init;
 mod private_state;
 mod proxy;

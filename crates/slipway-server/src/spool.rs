@@ -1,0 +1,231 @@
+//! Pushes to a local bare repository, handed to the server by the repository's post-receive
+//! hook (`slipway hooks install`) through a spool, so that none is lost while the server is down.
+//!
+//! The hook writes one file per push under `DATA/spool/`, atomically (written and synced under a
+//! dot-name, then renamed), and then pokes the server by connecting to `DATA/poke.sock`. The
+//! server drains the spool when it starts and on every poke: each pushed ref becomes a `push`
+//! trigger queued through [`AppState::enqueue`], and the file is removed once it is queued.
+//! A push made while no server runs waits in the spool until one starts.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use slipway_store::Trigger;
+
+use crate::ServerError;
+use crate::audit::{self, Action};
+use crate::state::AppState;
+
+/// Who the audit trail and the run name as the actor of a pushed ref.
+const ACTOR: &str = "post-receive";
+
+/// One ref a push updated, as `post-receive` reads it on its input: `OLD NEW REF`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedRef {
+    /// The ref's commit before (all zeros when it was created).
+    pub before: String,
+    /// The ref's commit after (all zeros when it was deleted).
+    pub after: String,
+    /// The full ref: `refs/heads/main`.
+    pub git_ref: String,
+}
+
+impl PushedRef {
+    /// Reads a line of `post-receive`'s input; `None` when it is not `OLD NEW REF`.
+    pub fn parse(line: &str) -> Option<PushedRef> {
+        let mut fields = line.split_whitespace();
+        let (before, after, git_ref) = (fields.next()?, fields.next()?, fields.next()?);
+        fields.next().is_none().then(|| PushedRef {
+            before: before.to_owned(),
+            after: after.to_owned(),
+            git_ref: git_ref.to_owned(),
+        })
+    }
+
+    fn deleted(&self) -> bool {
+        self.after.bytes().all(|b| b == b'0')
+    }
+}
+
+/// One push, as spooled.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spooled {
+    project: String,
+    refs: Vec<PushedRef>,
+}
+
+/// `DATA/spool/`.
+pub fn spool_dir(data: &Path) -> PathBuf {
+    data.join("spool")
+}
+
+/// `DATA/poke.sock`: the server listens there; a connection means "drain the spool".
+pub fn poke_socket(data: &Path) -> PathBuf {
+    data.join("poke.sock")
+}
+
+/// Spools a push of `refs` to `project` and pokes the server of `data` if one runs. Returns
+/// the spool file. The push is durable once this returns, whether or not a server runs.
+pub fn hand_over(data: &Path, project: &str, refs: Vec<PushedRef>) -> Result<PathBuf, ServerError> {
+    let dir = spool_dir(data);
+    crate::create_private_dir(&dir)?;
+    let spooled = Spooled {
+        project: project.to_owned(),
+        refs,
+    };
+    let name = format!(
+        "{:020}-{}.json",
+        jiff::Timestamp::now().as_nanosecond(),
+        std::process::id()
+    );
+    let path = dir.join(&name);
+    let partial = dir.join(format!(".{name}"));
+    let spool_error = |source| ServerError::Spool {
+        path: path.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)
+        .map_err(spool_error)?;
+    // A struct of strings always serializes.
+    let json = serde_json::to_vec(&spooled).unwrap_or_default();
+    file.write_all(&json).map_err(spool_error)?;
+    file.sync_all().map_err(spool_error)?;
+    std::fs::rename(&partial, &path).map_err(spool_error)?;
+    std::fs::File::open(&dir)
+        .and_then(|dir| dir.sync_all())
+        .map_err(spool_error)?;
+    // No server listening is fine: the next one to start drains the spool.
+    let _ = std::os::unix::net::UnixStream::connect(poke_socket(data));
+    Ok(path)
+}
+
+/// Listens on `DATA/poke.sock` and drains the spool now and on every poke, until dropped.
+pub(crate) fn start(state: Arc<AppState>) -> Result<tokio::task::JoinHandle<()>, ServerError> {
+    let root = state.data.root().to_owned();
+    crate::create_private_dir(&spool_dir(&root))?;
+    let socket = poke_socket(&root);
+    let bind_error = |source| ServerError::DataDir {
+        path: socket.clone(),
+        source,
+    };
+    // A socket left by a server that was killed: nothing listens on it any more.
+    let _ = std::fs::remove_file(&socket);
+    let listener = tokio::net::UnixListener::bind(&socket).map_err(bind_error)?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(bind_error)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            drain(&state).await;
+            if let Err(error) = listener.accept().await {
+                tracing::warn!(%error, "accepting a poke failed");
+            }
+        }
+    }))
+}
+
+/// Queues every spooled push, oldest first, removing each file once its refs are queued.
+async fn drain(state: &AppState) {
+    let dir = spool_dir(state.data.root());
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| {
+                path.extension().is_some_and(|ext| ext == "json")
+                    && !path
+                        .file_name()
+                        .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+            })
+            .collect(),
+        Err(error) => {
+            tracing::error!(dir = %dir.display(), %error, "reading the spool failed");
+            return;
+        }
+    };
+    files.sort();
+    for file in files {
+        if let Err(error) = queue_file(state, &file).await {
+            tracing::error!(file = %file.display(), %error, "a spooled push cannot be queued; set aside as .bad");
+            let _ = std::fs::rename(&file, file.with_extension("bad"));
+        }
+    }
+}
+
+async fn queue_file(state: &AppState, file: &Path) -> Result<(), String> {
+    let text = std::fs::read(file).map_err(|error| error.to_string())?;
+    let spooled: Spooled = serde_json::from_slice(&text).map_err(|error| error.to_string())?;
+    for pushed in spooled.refs.iter().filter(|pushed| !pushed.deleted()) {
+        let run = state
+            .enqueue(trigger(&spooled.project, pushed))
+            .await
+            .map_err(|error| format!("{error:?}"))?;
+        audit::record(
+            state,
+            Action {
+                actor: ACTOR,
+                action: "push.accept",
+                target: &spooled.project,
+                detail: format!("run {run} of {} at {}", pushed.git_ref, pushed.after),
+                remote: None,
+            },
+        )
+        .await;
+    }
+    std::fs::remove_file(file).map_err(|error| error.to_string())
+}
+
+/// The push trigger of a pushed ref: its payload carries `before`, so `paths:` filters see the
+/// files the push changed.
+fn trigger(project: &str, pushed: &PushedRef) -> Trigger {
+    Trigger {
+        project: project.to_owned(),
+        workflow: None,
+        event: "push".to_owned(),
+        git_ref: pushed.git_ref.clone(),
+        sha: Some(pushed.after.clone()),
+        actor: ACTOR.to_owned(),
+        inputs: std::collections::BTreeMap::new(),
+        rerun_of: None,
+        payload: Some(serde_json::json!({
+            "ref": pushed.git_ref,
+            "before": pushed.before,
+            "after": pushed.after,
+            "created": pushed.before.bytes().all(|b| b == b'0'),
+            "deleted": false,
+            "pusher": { "name": ACTOR },
+            "sender": { "login": ACTOR },
+        })),
+        withhold_secrets: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_receive_line_is_old_new_ref_and_a_deletion_has_a_zero_new_commit() {
+        let created = PushedRef::parse(
+            "0000000000000000000000000000000000000000 1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c refs/heads/main",
+        )
+        .unwrap();
+        assert_eq!(created.git_ref, "refs/heads/main");
+        assert!(!created.deleted());
+        let deleted = PushedRef::parse(&format!(
+            "{} {} refs/tags/v1",
+            created.after,
+            "0".repeat(40)
+        ))
+        .unwrap();
+        assert!(deleted.deleted());
+        assert_eq!(PushedRef::parse("abc refs/heads/main"), None);
+        assert_eq!(PushedRef::parse("a b c d"), None);
+    }
+}
