@@ -271,6 +271,8 @@ pub(crate) async fn cancel_run(
         .blocking(move |store| store.cancel_queued(id, jiff::Timestamp::now()))
         .await?
     {
+        // Nobody runs it, so nobody else would end its followers' streams.
+        state.live.finish(id);
         return Ok(StatusCode::ACCEPTED);
     }
     if state.interrupt(id) {

@@ -90,6 +90,7 @@ impl Server {
         for dir in data.directories() {
             create_private_dir(&dir)?;
         }
+        remove_stale_workspaces(&data);
         let recovered = store.recover_interrupted(config.on_restart, jiff::Timestamp::now())?;
         Ok(Server {
             state: Arc::new(AppState::new(store, data)),
@@ -140,11 +141,14 @@ impl Server {
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let router = routes::router(self.state.clone());
         let mut http = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stopped.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = http_stopped.await;
+            })
+            .await
         });
         tokio::select! {
             () = shutdown => {}
@@ -175,6 +179,25 @@ impl Server {
 pub fn open_store(data: &std::path::Path) -> Result<Arc<dyn Store>, ServerError> {
     create_private_dir(data)?;
     Ok(Arc::new(SqliteStore::open(data)?))
+}
+
+/// Removes the checkouts a killed server left: no run is in progress when a server starts, and
+/// each mirror forgets the worktrees whose directory is gone the next time one is removed.
+fn remove_stale_workspaces(data: &DataDir) {
+    let Ok(entries) = std::fs::read_dir(data.root().join("workspaces")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if let Err(error) = removed {
+            tracing::warn!(path = %path.display(), %error, "cannot remove a stale workspace");
+        }
+    }
 }
 
 /// How long open HTTP connections get to finish once every run has stopped.
