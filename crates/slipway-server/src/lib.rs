@@ -10,7 +10,8 @@
 //!   Ctrl-C does, and returns once every run has stopped.
 //! - [`routes::ROUTES`] is the route table; every route declares the [`routes::Access`] it needs.
 //! - Every trigger becomes a [`slipway_store::Trigger`] queued through one entry point,
-//!   [`Server::enqueue`] (the API's dispatch and rerun call the same code).
+//!   `AppState::enqueue` in `state.rs`: the API's dispatch and rerun call it, and so will the
+//!   webhook, poll and schedule triggers.
 //!
 //! **Architecture invariant:** the HTTP layer touches the store only through the `Store`
 //! traits, never SQL, and this crate never depends on the binary crate.
@@ -30,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use slipway_store::{ClaimLimits, OnRestart, QueuedRunId, SqliteStore, Store, Trigger};
+use slipway_store::{ClaimLimits, OnRestart, QueuedRunId, SqliteStore, Store};
 
 pub use auth::{CreatedToken, TOKEN_PREFIX, create_token};
 pub use error::ServerError;
@@ -111,18 +112,6 @@ impl Server {
     /// The store, for commands that work on the data directory directly.
     pub fn store(&self) -> Arc<dyn Store> {
         self.state.store.clone()
-    }
-
-    /// Queues a run of `trigger`: the entry point of every trigger.
-    pub async fn enqueue(&self, trigger: Trigger) -> Result<QueuedRunId, ServerError> {
-        let store = self.state.store.clone();
-        let id = tokio::task::spawn_blocking(move || {
-            store.enqueue_run(&trigger, jiff::Timestamp::now())
-        })
-        .await
-        .map_err(|error| ServerError::Serve(std::io::Error::other(error)))??;
-        self.state.wake.notify_waiters();
-        Ok(id)
     }
 
     /// Serves HTTP on `listener` and runs queued runs until `shutdown` completes, then stops
