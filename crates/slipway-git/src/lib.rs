@@ -259,6 +259,22 @@ impl Repository {
         }
     }
 
+    /// Fetches every ref of `origin` into this repository, pruning the ones it deleted (a
+    /// mirror's update). Serialised with worktree changes: a fetch reads the worktrees'
+    /// administrative files, and one being written makes it fail.
+    pub fn fetch_origin(&self) -> Result<(), GitError> {
+        let _admin = WORKTREE_ADMIN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let args = ["fetch", "--prune", "--quiet", "origin"];
+        let output = git(&self.root, args)?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(failed(args, &output))
+        }
+    }
+
     /// Removes the worktree at `path`, with whatever changes it holds, and forgets it.
     pub fn remove_worktree(&self, path: &Path) -> Result<(), GitError> {
         let _admin = WORKTREE_ADMIN

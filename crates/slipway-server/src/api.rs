@@ -319,6 +319,8 @@ pub(crate) async fn cancel_run(
         .blocking(move |store| store.cancel_queued(id, jiff::Timestamp::now()))
         .await?
     {
+        // Nobody runs it, so nobody else would end its followers' streams.
+        state.live.finish(id);
         return cancelled("was queued").await;
     }
     if state.interrupt(id) {

@@ -8,8 +8,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::RngCore;
@@ -95,8 +98,28 @@ pub(crate) async fn require(
             token.name, token.role
         )));
     }
-    request.extensions_mut().insert(Caller { name: token.name });
-    Ok(next.run(request).await)
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let from = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    request.extensions_mut().insert(Caller {
+        name: token.name.clone(),
+    });
+    let response = next.run(request).await;
+    if method != Method::GET {
+        audit(&token.name, &method, &path, from, response.status());
+    }
+    Ok(response)
+}
+
+/// Every state-changing request, once answered: who (the token's name), what (method, path and
+/// the answer's status), from where, and (the log line's time) when. The one place the audit
+/// trail hooks in.
+fn audit(who: &str, method: &Method, path: &str, from: Option<IpAddr>, status: StatusCode) {
+    let from = from.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    tracing::info!(target: "slipway::audit", who, %method, path, %from, status = status.as_u16(), "audit");
 }
 
 /// The token of `Authorization: Bearer TOKEN`.

@@ -10,7 +10,8 @@
 //!   Ctrl-C does, and returns once every run has stopped.
 //! - [`routes::ROUTES`] is the route table; every route declares the [`routes::Access`] it needs.
 //! - Every trigger becomes a [`slipway_store::Trigger`] queued through one entry point,
-//!   [`Server::enqueue`] (the API's dispatch and rerun call the same code).
+//!   `AppState::enqueue` in `state.rs`: the API's dispatch and rerun call it, and so will the
+//!   webhook, poll and schedule triggers.
 //!
 //! **Architecture invariant:** the HTTP layer touches the store only through the `Store`
 //! traits, never SQL, and this crate never depends on the binary crate.
@@ -33,7 +34,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use slipway_store::{ClaimLimits, OnRestart, QueuedRunId, SqliteStore, Store, Trigger};
+use slipway_store::{ClaimLimits, OnRestart, QueuedRunId, SqliteStore, Store};
 
 pub use auth::{CreatedToken, TOKEN_PREFIX, create_token};
 pub use error::ServerError;
@@ -93,6 +94,7 @@ impl Server {
         for dir in data.directories() {
             create_private_dir(&dir)?;
         }
+        remove_stale_workspaces(&data);
         let recovered = store.recover_interrupted(config.on_restart, jiff::Timestamp::now())?;
         Ok(Server {
             state: Arc::new(AppState::new(store, data)),
@@ -113,18 +115,6 @@ impl Server {
     /// The store, for commands that work on the data directory directly.
     pub fn store(&self) -> Arc<dyn Store> {
         self.state.store.clone()
-    }
-
-    /// Queues a run of `trigger`: the entry point of every trigger.
-    pub async fn enqueue(&self, trigger: Trigger) -> Result<QueuedRunId, ServerError> {
-        let store = self.state.store.clone();
-        let id = tokio::task::spawn_blocking(move || {
-            store.enqueue_run(&trigger, jiff::Timestamp::now())
-        })
-        .await
-        .map_err(|error| ServerError::Serve(std::io::Error::other(error)))??;
-        self.state.wake.notify_waiters();
-        Ok(id)
     }
 
     /// Serves HTTP on `listener` and runs queued runs until `shutdown` completes, then stops
@@ -186,6 +176,25 @@ impl Server {
 pub fn open_store(data: &std::path::Path) -> Result<Arc<dyn Store>, ServerError> {
     create_private_dir(data)?;
     Ok(Arc::new(SqliteStore::open(data)?))
+}
+
+/// Removes the checkouts a killed server left: no run is in progress when a server starts, and
+/// each mirror forgets the worktrees whose directory is gone the next time one is removed.
+fn remove_stale_workspaces(data: &DataDir) {
+    let Ok(entries) = std::fs::read_dir(data.root().join("workspaces")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if let Err(error) = removed {
+            tracing::warn!(path = %path.display(), %error, "cannot remove a stale workspace");
+        }
+    }
 }
 
 /// How long open HTTP connections get to finish once every run has stopped.

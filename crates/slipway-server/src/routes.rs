@@ -1,8 +1,8 @@
 //! The route table: every route the server answers, with the access it needs, in one place.
 //!
-//! The router is built from [`ROUTES`], and every route passes through [`crate::auth::require`]
-//! with its own [`Access`]: a route cannot be added without declaring who may call it, and the
-//! role-matrix test walks this same table.
+//! The router is built from [`ROUTES`], and every route passes through the token check
+//! (`auth::require`) with its own [`Access`]: a route cannot be added without declaring who may
+//! call it, and the role-matrix test walks this same table.
 
 use std::sync::Arc;
 

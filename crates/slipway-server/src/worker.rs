@@ -189,10 +189,9 @@ fn checkout(state: &AppState, project: &Project, run: &QueuedRun) -> Result<Chec
 fn update_mirror(repository: &str, mirror: &Path) -> Result<(), String> {
     let _one_at_a_time = MIRRORS.lock().unwrap_or_else(PoisonError::into_inner);
     if mirror.join("HEAD").exists() {
-        git(Command::new("git")
-            .arg("-C")
-            .arg(mirror)
-            .args(["fetch", "--prune", "--quiet", "origin"]))
+        Repository::bare(mirror)
+            .and_then(|repository| repository.fetch_origin())
+            .map_err(|error| error.to_string())
     } else {
         git(Command::new("git")
             .args(["clone", "--mirror", "--quiet", "--"])

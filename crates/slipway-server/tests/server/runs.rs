@@ -275,8 +275,8 @@ async fn a_push_the_branch_filter_excludes_completes_as_skipped_with_the_reason(
     let (lines, end) = server.follow(1, |_| {}).await;
     assert_eq!(end["conclusion"], "success", "{lines:?}");
     let (_, end) = server.follow(2, |_| {}).await;
-    assert_eq!(end["conclusion"], "skipped");
     let (_, run) = server.get(Role::Viewer, "/api/v1/runs/2").await;
+    assert_eq!(end["conclusion"], "skipped", "{run}");
     let detail = run["detail"].as_str().unwrap();
     assert!(detail.contains("does not match branches [main]"), "{run}");
     let (_, end) = server.follow(3, |_| {}).await;
@@ -305,4 +305,52 @@ fn trigger() -> Trigger {
         payload: None,
         withhold_secrets: false,
     }
+}
+
+#[tokio::test]
+async fn a_queued_run_cancelled_before_it_starts_ends_its_followers_stream() {
+    let data = tempfile::tempdir().unwrap();
+    let repo = crate::support::bare_repository(crate::support::WORKFLOW);
+    let mut config = ServerConfig::new(PathBuf::new());
+    config.per_project = 1;
+    let server = TestServer::start_on(data, repo, config).await;
+    let body = serde_json::json!({ "name": "web", "repository": server.repo_path() });
+    assert_eq!(
+        server.post(Role::Admin, "/api/v1/projects", body).await.0,
+        201
+    );
+    let release = server.data.path().join("release");
+    let wait = serde_json::json!({ "wait_for": release.display().to_string() });
+    let running = server.dispatch(wait).await;
+    server.wait_for_line(running, "counting").await;
+    let queued = server.dispatch(serde_json::json!({})).await;
+    let (_, listed) = server
+        .get(Role::Viewer, &format!("/api/v1/runs/{queued}"))
+        .await;
+    assert_eq!(
+        listed["status"], "queued",
+        "the project's one slot is taken"
+    );
+
+    let follower = {
+        let path = format!("/api/v1/runs/{queued}/logs?follow=1");
+        server
+            .request("GET", &path, Some(server.token(Role::Viewer)), None)
+            .await
+    };
+    let cancel = format!("/api/v1/runs/{queued}/cancel");
+    assert_eq!(
+        server.call(Role::Developer, "POST", &cancel, None).await.0,
+        202
+    );
+
+    use http_body_util::BodyExt;
+    let events = follower.into_body().collect().await.unwrap().to_bytes();
+    let events = String::from_utf8_lossy(&events);
+    assert!(events.contains("event: end"), "{events}");
+    assert!(events.contains("\"conclusion\":\"cancelled\""), "{events}");
+    std::fs::write(&release, "go").unwrap();
+    let (_, end) = server.follow(running, |_| {}).await;
+    assert_eq!(end["conclusion"], "success");
+    server.stop().await;
 }

@@ -39,9 +39,9 @@ jobs:
         run: echo "${{ inputs.greeting }} from the server"
       - name: count
         run: |
+          if [ -n "${{ inputs.wait_for }}" ]; then echo $$ > "${{ inputs.wait_for }}.pid"; fi
           echo "counting"
           if [ -n "${{ inputs.wait_for }}" ]; then
-            echo $$ > "${{ inputs.wait_for }}.pid"
             while [ ! -e "${{ inputs.wait_for }}" ]; do sleep 0.05; done
           fi
           for i in 1 2 3; do echo "line $i"; done
