@@ -109,6 +109,11 @@ pub(crate) fn push(
 /// Commits a change of `path` on main in a clone of `bare` and pushes it: the commits before
 /// and after.
 fn push_commit(bare: &Path, path: &str) -> (String, String) {
+    push_commit_to(bare, path, "main")
+}
+
+/// Commits a change of `path` on a new or existing `branch` of a clone of `bare` and pushes it.
+fn push_commit_to(bare: &Path, path: &str, branch: &str) -> (String, String) {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     git(
@@ -120,6 +125,7 @@ fn push_commit(bare: &Path, path: &str) -> (String, String) {
             dir.to_str().unwrap(),
         ],
     );
+    git(dir, &["checkout", "--quiet", "-B", branch]);
     let file = dir.join(path);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, format!("{path} changed\n")).unwrap();
@@ -137,7 +143,7 @@ fn push_commit(bare: &Path, path: &str) -> (String, String) {
             path,
         ],
     );
-    git(dir, &["push", "--quiet", "origin", "main"]);
+    git(dir, &["push", "--quiet", "origin", branch]);
     (rev(dir, "HEAD~1"), rev(dir, "HEAD"))
 }
 
@@ -265,6 +271,47 @@ async fn signed_gitea_and_gitlab_pushes_run_the_workflow() {
             "{provider}: {lines:?}"
         );
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_pull_request_from_a_fork_is_queued_to_run_without_secrets() {
+    let server = hooked_server().await;
+    let (base, head) = push_commit_to(server.repo.path(), "src/fork.rs", "feature");
+    let body = json!({
+        "action": "opened",
+        "number": 7,
+        "pull_request": {
+            "title": "from a fork",
+            "head": { "ref": "feature", "sha": head, "repo": { "full_name": "mallory/app" } },
+            "base": { "ref": "main", "sha": base, "repo": { "full_name": "octo/app" } },
+        },
+        "repository": { "full_name": "octo/app", "clone_url": repo_url(&server) },
+        "sender": { "login": "mallory" },
+    })
+    .to_string()
+    .into_bytes();
+    let signature = slipway_webhooks::sign(SECRET.as_bytes(), &body);
+    let headers = [
+        ("x-github-event", "pull_request".to_owned()),
+        ("x-github-delivery", "pr-7".to_owned()),
+        ("x-hub-signature-256", format!("sha256={signature}")),
+    ]
+    .map(|(name, value)| (name.to_owned(), value));
+
+    let (status, answer) = server.post_raw("/hooks/github", &headers, body).await;
+    assert_eq!(status, 202, "{answer}");
+    let run = answer["run"]["id"].as_i64().unwrap();
+    let (_, detail) = server
+        .get(Role::Viewer, &format!("/api/v1/runs/{run}"))
+        .await;
+    assert_eq!(detail["trigger"]["event"], "pull_request");
+    assert_eq!(detail["trigger"]["git_ref"], "refs/pull/7/merge");
+    assert_eq!(detail["trigger"]["withhold_secrets"], true, "{detail}");
+    let (lines, end) = server.follow(run, |_| {}).await;
+    assert_eq!(end["conclusion"], "success", "{lines:?}");
+    let built = format!("built {head} of refs/pull/7/merge for mallory");
+    assert!(lines.contains(&built), "{built:?} in {lines:?}");
     server.stop().await;
 }
 
