@@ -6,8 +6,9 @@
 //! with the secret in the project's webhook secret file (wrong or no secret: 401). Every refusal
 //! is recorded with its reason. A genuine delivery is recorded *before* the answer goes out, and
 //! a delivery id already handled answers 200 and starts nothing. A ping or a deleted ref is
-//! recorded as skipped; anything else is queued through [`AppState::enqueue`] (a store write, so
-//! the answer never waits for a run), and the worker's `on:` matching decides which workflows run.
+//! recorded as skipped; anything else is recorded and queued in one store write (so the answer
+//! never waits for a run, and no accepted delivery is left without its run), and the worker's
+//! `on:` matching decides which workflows run.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -199,29 +200,26 @@ async fn handle(
             return record_skipped(state, received, no_run.to_string()).await;
         }
     };
+    // The record and the queued run are one write: an accepted delivery always has its run,
+    // whenever the server dies, and the host's redelivery of it is a duplicate.
     let record = received.record.clone();
-    let recorded = state
-        .blocking(move |store| store.record_delivery(&record))
-        .await
-        .map_err(|_| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "recording failed"))?;
-    let delivery_id = match recorded {
-        Recorded::Duplicate(first) => return Ok(duplicate(state, received, first.id).await),
-        Recorded::New(recorded) => recorded.id,
-    };
-    let queued = state
-        .enqueue(queued_trigger(&project, &delivery, trigger))
+    let queued = queued_trigger(&project, &delivery, trigger);
+    let accepted = state
+        .blocking(move |store| store.accept_delivery(&record, &queued, jiff::Timestamp::now()))
         .await;
-    let Ok(run) = queued else {
-        // Refused after all, so a redelivery is handled afresh rather than as a duplicate.
-        let outcome = DeliveryOutcome::Refused("queueing the run failed".to_owned());
-        let _ = state
-            .blocking(move |store| store.update_delivery_outcome(delivery_id, &outcome))
-            .await;
-        return Err(Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "queueing the run failed; redeliver the delivery",
-        ));
+    let run = match accepted {
+        Ok((Recorded::Duplicate(first), _)) => {
+            return Ok(duplicate(state, received, first.id).await);
+        }
+        Ok((Recorded::New(_), Some(run))) => run,
+        Ok((Recorded::New(_), None)) | Err(_) => {
+            return Err(Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "recording the delivery and queueing its run failed; redeliver it",
+            ));
+        }
     };
+    state.wake.notify_waiters();
     settle(
         state,
         received,

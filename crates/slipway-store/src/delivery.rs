@@ -21,6 +21,16 @@ pub trait DeliveryStore {
     /// A first record that was refused is replaced (keeping its id) and the delivery is new.
     fn record_delivery(&self, delivery: &NewDelivery) -> Result<Recorded, StoreError>;
 
+    /// Records a delivery as accepted and queues a run of `trigger` in one transaction, so an
+    /// accepted delivery always has its run, even if the process dies right after. A duplicate
+    /// writes nothing and queues nothing: `(Recorded::Duplicate(first), None)`.
+    fn accept_delivery(
+        &self,
+        delivery: &NewDelivery,
+        trigger: &crate::Trigger,
+        at: jiff::Timestamp,
+    ) -> Result<(Recorded, Option<crate::QueuedRunId>), StoreError>;
+
     /// A page of deliveries, newest first.
     fn deliveries(&self, page: &PageRequest) -> Result<Page<Delivery>, StoreError>;
 

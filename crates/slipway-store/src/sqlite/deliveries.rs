@@ -3,10 +3,11 @@
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, Transaction, named_params};
 
+use super::queue::enqueue_in;
 use super::{SqliteStore, page_of, timestamp_ns};
 use crate::{
-    Delivery, DeliveryId, DeliveryOutcome, DeliveryStore, NewDelivery, Page, PageRequest, Recorded,
-    StoreError,
+    Delivery, DeliveryId, DeliveryOutcome, DeliveryStore, NewDelivery, Page, PageRequest,
+    QueuedRunId, Recorded, StoreError, Trigger,
 };
 
 const COLUMNS: &str =
@@ -14,48 +15,25 @@ const COLUMNS: &str =
 
 impl DeliveryStore for SqliteStore {
     fn record_delivery(&self, delivery: &NewDelivery) -> Result<Recorded, StoreError> {
-        let received_at_ns = timestamp_ns("received_at", delivery.received_at)?;
-        let body_bytes =
-            i64::try_from(delivery.body_bytes).map_err(|_| StoreError::OutOfRange {
-                field: "body_bytes",
-                value: delivery.body_bytes.to_string(),
-            })?;
-        let (outcome, reason) = outcome_columns(&delivery.outcome);
+        let columns = Columns::of(delivery)?;
+        self.write(|transaction| record_in(transaction, delivery, &columns))
+    }
+
+    fn accept_delivery(
+        &self,
+        delivery: &NewDelivery,
+        trigger: &Trigger,
+        at: jiff::Timestamp,
+    ) -> Result<(Recorded, Option<QueuedRunId>), StoreError> {
+        let columns = Columns::of(delivery)?;
+        let at_ns = timestamp_ns("at", at)?;
         self.write(|transaction| {
-            // Looked up and inserted under the write lock: two receivers of the same delivery
-            // cannot both see it as new.
-            let first = find(transaction, &delivery.provider, &delivery.delivery_id)?;
-            let retried = match first {
-                // A refused delivery started nothing: its redelivery (after the secret was fixed,
-                // say) is handled afresh, in the first one's row.
-                Some(first) if matches!(first.record.outcome, DeliveryOutcome::Refused(_)) => {
-                    Some(first.id)
-                }
-                Some(first) => return Ok(Recorded::Duplicate(first)),
-                None => None,
+            let recorded = record_in(transaction, delivery, &columns)?;
+            let queued = match recorded {
+                Recorded::New(_) => Some(enqueue_in(transaction, trigger, at_ns)?),
+                Recorded::Duplicate(_) => None,
             };
-            transaction
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO deliveries (id, provider, delivery_id, event, \
-                     received_at_ns, remote_addr, body_bytes, outcome, reason) VALUES (:id, \
-                     :provider, :delivery_id, :event, :received_at_ns, :remote_addr, :body_bytes, \
-                     :outcome, :reason)",
-                )?
-                .execute(named_params! {
-                    ":id": retried.map(DeliveryId::get),
-                    ":provider": delivery.provider,
-                    ":delivery_id": delivery.delivery_id,
-                    ":event": delivery.event,
-                    ":received_at_ns": received_at_ns,
-                    ":remote_addr": delivery.remote_addr,
-                    ":body_bytes": body_bytes,
-                    ":outcome": outcome,
-                    ":reason": reason,
-                })?;
-            Ok(Recorded::New(Delivery {
-                id: retried.unwrap_or_else(|| DeliveryId::new(transaction.last_insert_rowid())),
-                record: delivery.clone(),
-            }))
+            Ok((recorded, queued))
         })
     }
 
@@ -154,4 +132,65 @@ fn decode(row: &Row<'_>) -> rusqlite::Result<Delivery> {
             outcome,
         },
     })
+}
+
+/// The columns of a delivery that need converting, converted before the transaction.
+struct Columns {
+    received_at_ns: i64,
+    body_bytes: i64,
+}
+
+impl Columns {
+    fn of(delivery: &NewDelivery) -> Result<Columns, StoreError> {
+        Ok(Columns {
+            received_at_ns: timestamp_ns("received_at", delivery.received_at)?,
+            body_bytes: i64::try_from(delivery.body_bytes).map_err(|_| StoreError::OutOfRange {
+                field: "body_bytes",
+                value: delivery.body_bytes.to_string(),
+            })?,
+        })
+    }
+}
+
+/// Records `delivery`, or finds the one already handled under its id, in `transaction`.
+fn record_in(
+    transaction: &Transaction<'_>,
+    delivery: &NewDelivery,
+    columns: &Columns,
+) -> rusqlite::Result<Recorded> {
+    let (outcome, reason) = outcome_columns(&delivery.outcome);
+    // Looked up and inserted under the write lock: two receivers of the same delivery
+    // cannot both see it as new.
+    let first = find(transaction, &delivery.provider, &delivery.delivery_id)?;
+    let retried = match first {
+        // A refused delivery started nothing: its redelivery (after the secret was fixed,
+        // say) is handled afresh, in the first one's row.
+        Some(first) if matches!(first.record.outcome, DeliveryOutcome::Refused(_)) => {
+            Some(first.id)
+        }
+        Some(first) => return Ok(Recorded::Duplicate(first)),
+        None => None,
+    };
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO deliveries (id, provider, delivery_id, event, \
+             received_at_ns, remote_addr, body_bytes, outcome, reason) VALUES (:id, \
+             :provider, :delivery_id, :event, :received_at_ns, :remote_addr, :body_bytes, \
+             :outcome, :reason)",
+        )?
+        .execute(named_params! {
+            ":id": retried.map(DeliveryId::get),
+            ":provider": delivery.provider,
+            ":delivery_id": delivery.delivery_id,
+            ":event": delivery.event,
+            ":received_at_ns": columns.received_at_ns,
+            ":remote_addr": delivery.remote_addr,
+            ":body_bytes": columns.body_bytes,
+            ":outcome": outcome,
+            ":reason": reason,
+        })?;
+    Ok(Recorded::New(Delivery {
+        id: retried.unwrap_or_else(|| DeliveryId::new(transaction.last_insert_rowid())),
+        record: delivery.clone(),
+    }))
 }

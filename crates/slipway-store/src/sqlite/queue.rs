@@ -20,31 +20,7 @@ impl QueueStore for SqliteStore {
         at: jiff::Timestamp,
     ) -> Result<QueuedRunId, StoreError> {
         let at_ns = fit("at", at.as_nanosecond())?;
-        let inputs = inputs_json(&trigger.inputs);
-        let payload = trigger.payload.as_ref().map(ToString::to_string);
-        self.write(|transaction| {
-            transaction
-                .prepare_cached(
-                    "INSERT INTO run_queue (project, workflow, event, git_ref, sha, actor, inputs, \
-                     status, queued_at_ns, rerun_of, payload, withhold_secrets) VALUES \
-                     (:project, :workflow, :event, :git_ref, :sha, :actor, :inputs, 'queued', \
-                     :at, :rerun_of, :payload, :withhold_secrets)",
-                )?
-                .execute(named_params! {
-                    ":project": trigger.project,
-                    ":workflow": trigger.workflow,
-                    ":event": trigger.event,
-                    ":git_ref": trigger.git_ref,
-                    ":sha": trigger.sha,
-                    ":actor": trigger.actor,
-                    ":inputs": inputs,
-                    ":at": at_ns,
-                    ":rerun_of": trigger.rerun_of.map(QueuedRunId::get),
-                    ":payload": payload,
-                    ":withhold_secrets": trigger.withhold_secrets,
-                })?;
-            Ok(QueuedRunId::new(transaction.last_insert_rowid()))
-        })
+        self.write(|transaction| enqueue_in(transaction, trigger, at_ns))
     }
 
     fn claim_run(
@@ -321,4 +297,36 @@ fn inputs_json(inputs: &BTreeMap<String, String>) -> String {
 
 fn parse_inputs(json: &str) -> Option<BTreeMap<String, String>> {
     serde_json::from_str(json).ok()
+}
+
+/// Inserts a queued run of `trigger` in `transaction`: the queue's one insert, shared by
+/// [`QueueStore::enqueue_run`] and a webhook's acceptance.
+pub(super) fn enqueue_in(
+    transaction: &Transaction<'_>,
+    trigger: &Trigger,
+    at_ns: i64,
+) -> rusqlite::Result<QueuedRunId> {
+    let inputs = inputs_json(&trigger.inputs);
+    let payload = trigger.payload.as_ref().map(ToString::to_string);
+    transaction
+        .prepare_cached(
+            "INSERT INTO run_queue (project, workflow, event, git_ref, sha, actor, inputs, \
+                     status, queued_at_ns, rerun_of, payload, withhold_secrets) VALUES \
+                     (:project, :workflow, :event, :git_ref, :sha, :actor, :inputs, 'queued', \
+                     :at, :rerun_of, :payload, :withhold_secrets)",
+        )?
+        .execute(named_params! {
+            ":project": trigger.project,
+            ":workflow": trigger.workflow,
+            ":event": trigger.event,
+            ":git_ref": trigger.git_ref,
+            ":sha": trigger.sha,
+            ":actor": trigger.actor,
+            ":inputs": inputs,
+            ":at": at_ns,
+            ":rerun_of": trigger.rerun_of.map(QueuedRunId::get),
+            ":payload": payload,
+            ":withhold_secrets": trigger.withhold_secrets,
+        })?;
+    Ok(QueuedRunId::new(transaction.last_insert_rowid()))
 }

@@ -166,3 +166,41 @@ fn a_refused_delivery_is_handled_afresh_when_redelivered() {
         .unwrap();
     assert_eq!(page.items.len(), 1);
 }
+
+#[test]
+fn an_accepted_delivery_and_its_queued_run_are_written_together_and_a_duplicate_queues_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let trigger = slipway_store::Trigger {
+        project: "web".to_owned(),
+        workflow: None,
+        event: "push".to_owned(),
+        git_ref: "refs/heads/main".to_owned(),
+        sha: Some("1f2e3d4c".to_owned()),
+        actor: "octocat".to_owned(),
+        inputs: Default::default(),
+        rerun_of: None,
+        payload: Some(serde_json::json!({ "before": "0a1b", "after": "1f2e3d4c" })),
+        withhold_secrets: false,
+    };
+    let at = "2026-12-07T20:00:01Z".parse().unwrap();
+
+    let (recorded, queued) = store
+        .accept_delivery(&delivery("github", "d-1"), &trigger, at)
+        .unwrap();
+    assert!(matches!(recorded, Recorded::New(_)));
+    let queued = queued.expect("a new delivery queues its run");
+    let run = slipway_store::QueueStore::queued_run(&store, queued)
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.trigger, trigger);
+
+    let (again, none) = store
+        .accept_delivery(&delivery("github", "d-1"), &trigger, at)
+        .unwrap();
+    assert!(matches!(again, Recorded::Duplicate(_)));
+    assert_eq!(none, None);
+    let all = slipway_store::QueueStore::queued_runs(&store, &slipway_store::QueueQuery::default())
+        .unwrap();
+    assert_eq!(all.len(), 1, "one run for one delivery");
+}
