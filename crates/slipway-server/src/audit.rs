@@ -88,6 +88,28 @@ pub(crate) async fn record(state: &AppState, action: Action<'_>) {
     }
 }
 
+/// Appends an action taken on the data directory from the command line (`slipway tokens
+/// create --data DIR`, ...): the actor is the local account, `local:NAME`.
+pub fn record_local(
+    store: &dyn slipway_store::Store,
+    action: &str,
+    target: &str,
+    detail: String,
+) -> Result<(), slipway_store::StoreError> {
+    let account = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    store.append_audit(&NewAuditEntry {
+        at: jiff::Timestamp::now(),
+        actor: format!("local:{account}"),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        detail,
+        remote_addr: None,
+    })?;
+    Ok(())
+}
+
 /// `?cursor=&limit=` of a newest-first listing.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use slipway_store::{ClaimLimits, OnRestart, QueuedRunId, SqliteStore, Store};
 
+pub use audit::record_local;
 pub use auth::{CreatedToken, TOKEN_PREFIX, create_token};
 pub use error::ServerError;
 pub use state::DataDir;
@@ -125,7 +126,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         // Pushes spooled while no server ran are queued first.
-        let spool = spool::start(self.state.clone())?;
+        let spool = spool::start(self.state.clone()).await?;
         let (accepting, accepting_rx) = tokio::sync::watch::channel(true);
         let mut workers = tokio::spawn(worker::run_queue(
             self.state.clone(),

@@ -2,8 +2,9 @@
 //! hook (`slipway hooks install`) through a spool, so that none is lost while the server is down.
 //!
 //! The hook writes one file per push under `DATA/spool/`, atomically (written and synced under a
-//! dot-name, then renamed), and then pokes the server by connecting to `DATA/poke.sock`. The
-//! server drains the spool when it starts and on every poke: each pushed ref becomes a `push`
+//! dot-name, then renamed), and then pokes the server by connecting to `DATA/poke.sock` and
+//! waiting for it to close the connection. The server drains the spool when it starts and on
+//! every poke, closing the poker's connection once done: each pushed ref becomes a `push`
 //! trigger queued through [`AppState::enqueue`], and the file is removed once it is queued.
 //! A push made while no server runs waits in the spool until one starts.
 
@@ -102,13 +103,31 @@ pub fn hand_over(data: &Path, project: &str, refs: Vec<PushedRef>) -> Result<Pat
     std::fs::File::open(&dir)
         .and_then(|dir| dir.sync_all())
         .map_err(spool_error)?;
-    // No server listening is fine: the next one to start drains the spool.
-    let _ = std::os::unix::net::UnixStream::connect(poke_socket(data));
+    poke(data);
     Ok(path)
 }
 
-/// Listens on `DATA/poke.sock` and drains the spool now and on every poke, until dropped.
-pub(crate) fn start(state: Arc<AppState>) -> Result<tokio::task::JoinHandle<()>, ServerError> {
+/// How long a push waits for the server to take it: a server that hangs must not hang `git push`
+/// (the push stays spooled either way).
+const POKE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Pokes the server of `data` and waits until it has drained the spool (it closes the
+/// connection then), so the push's runs are queued when `git push` returns. No server
+/// listening is fine: the next one to start drains the spool.
+fn poke(data: &Path) {
+    use std::io::Read;
+    if let Ok(mut stream) = std::os::unix::net::UnixStream::connect(poke_socket(data)) {
+        let _ = stream.set_read_timeout(Some(POKE_PATIENCE));
+        let _ = stream.read_to_end(&mut Vec::new());
+    }
+}
+
+/// Drains the spool, then listens on `DATA/poke.sock` and drains it on every poke until the
+/// returned task is aborted. Returns once the first drain is done, so runs spooled while no
+/// server ran are queued before the first request is answered.
+pub(crate) async fn start(
+    state: Arc<AppState>,
+) -> Result<tokio::task::JoinHandle<()>, ServerError> {
     let root = state.data.root().to_owned();
     crate::create_private_dir(&spool_dir(&root))?;
     let socket = poke_socket(&root);
@@ -121,11 +140,16 @@ pub(crate) fn start(state: Arc<AppState>) -> Result<tokio::task::JoinHandle<()>,
     let listener = tokio::net::UnixListener::bind(&socket).map_err(bind_error)?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
         .map_err(bind_error)?;
+    drain(&state).await;
     Ok(tokio::spawn(async move {
         loop {
-            drain(&state).await;
-            if let Err(error) = listener.accept().await {
-                tracing::warn!(%error, "accepting a poke failed");
+            match listener.accept().await {
+                // Dropped once drained: the poker waits for that.
+                Ok((poker, _)) => {
+                    drain(&state).await;
+                    drop(poker);
+                }
+                Err(error) => tracing::warn!(%error, "accepting a poke failed"),
             }
         }
     }))

@@ -69,7 +69,14 @@ pub(crate) fn tokens(command: &TokensCommand, status: Status) -> Result<ExitCode
             json,
         } => {
             slipway_server::projects::check_name("token", name).map_err(Failure::bad_input)?;
-            let created = slipway_server::create_token(open(data)?.as_ref(), name, *role)?;
+            let store = open(data)?;
+            let created = slipway_server::create_token(store.as_ref(), name, *role)?;
+            slipway_server::record_local(
+                store.as_ref(),
+                "token.create",
+                name,
+                format!("role {role}"),
+            )?;
             if *json {
                 print_json(
                     &serde_json::json!({ "token": created.token, "secret": created.secret }),
@@ -100,10 +107,12 @@ pub(crate) fn tokens(command: &TokensCommand, status: Status) -> Result<ExitCode
             }
         }
         TokensCommand::Revoke { name, data } => {
-            if !open(data)?.revoke_token(name, jiff::Timestamp::now())? {
+            let store = open(data)?;
+            if !store.revoke_token(name, jiff::Timestamp::now())? {
                 return Err(Failure::bad_input(format!("no live token named {name:?}"))
                     .hint("list tokens with `slipway tokens list`"));
             }
+            slipway_server::record_local(store.as_ref(), "token.revoke", name, String::new())?;
             status.line(format!("token {name} revoked"));
         }
     }
@@ -133,7 +142,10 @@ pub(crate) fn projects(command: &ProjectsCommand, status: Status) -> Result<Exit
             }
             .validate()
             .map_err(Failure::bad_input)?;
-            let project = slipway_server::projects::add(open(data)?.as_ref(), project)?;
+            let store = open(data)?;
+            let project = slipway_server::projects::add(store.as_ref(), project)?;
+            let detail = format!("repository {}", project.repository);
+            slipway_server::record_local(store.as_ref(), "project.add", &project.name, detail)?;
             if *json {
                 print_json(&project)?;
             } else {
@@ -176,9 +188,11 @@ pub(crate) fn projects(command: &ProjectsCommand, status: Status) -> Result<Exit
             }
         }
         ProjectsCommand::Remove { name, data } => {
-            if !open(data)?.remove_project(name)? {
+            let store = open(data)?;
+            if !store.remove_project(name)? {
                 return Err(no_project(name));
             }
+            slipway_server::record_local(store.as_ref(), "project.remove", name, String::new())?;
             status.line(format!("project {name} removed; its runs stay recorded"));
         }
     }

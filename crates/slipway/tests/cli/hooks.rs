@@ -112,12 +112,13 @@ fn a_push_made_while_the_server_is_down_runs_when_it_starts_and_one_made_while_i
     assert_eq!(waiting.len(), 1, "the push waits in the spool");
 
     let server = project.serve(&["serve", "--listen", "127.0.0.1:0", "--data", "server-data"]);
+    let log = follow(server.addr, 1, &token);
+    // Bound before the spool was drained, so it exists now.
     let socket = std::fs::metadata(project.path().join("server-data/poke.sock")).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&socket.permissions()) & 0o777,
         0o600
     );
-    let log = follow(server.addr, 1, &token);
     assert!(
         log.contains(&format!("pushed {first} by post-receive")),
         "{log}"
@@ -128,6 +129,7 @@ fn a_push_made_while_the_server_is_down_runs_when_it_starts_and_one_made_while_i
     project.commit_all("two");
     project.git(&["push", "-q", "origin", "main"]);
     let second = project.git(&["rev-parse", "HEAD"]);
+    // `git push` returns once the server has queued the push's run.
     let log = follow(server.addr, 2, &token);
     assert!(
         log.contains(&format!("pushed {second} by post-receive")),
@@ -184,4 +186,25 @@ fn install_refuses_a_directory_that_is_not_a_bare_repository_and_an_unknown_proj
             .join("origin.git/hooks/post-receive")
             .exists()
     );
+
+    // What was done on the data directory from the command line is in the audit trail.
+    let trail = project
+        .slipway(&["audit", "--json", "--data", "server-data"])
+        .success();
+    let trail: serde_json::Value = serde_json::from_str(&trail.stdout).unwrap();
+    let entries = trail
+        .as_array()
+        .or_else(|| trail["items"].as_array())
+        .unwrap_or_else(|| panic!("{trail}"));
+    let actions: Vec<_> = entries
+        .iter()
+        .map(|entry| {
+            (
+                entry["action"].as_str().unwrap(),
+                entry["target"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, [("token.create", "t"), ("project.add", "app")]);
+    assert!(trail.to_string().contains("local:"), "{trail}");
 }
