@@ -52,7 +52,7 @@ pub(crate) struct DeliveryCounts {
 }
 
 impl DeliveryCounts {
-    fn count(&self, outcome: &DeliveryOutcome) {
+    pub(crate) fn count(&self, outcome: &DeliveryOutcome) {
         let counter = match outcome {
             DeliveryOutcome::Accepted => &self.accepted,
             DeliveryOutcome::Duplicate => &self.duplicate,

@@ -4,8 +4,11 @@
 //! The hook writes one file per push under `DATA/spool/`, atomically (written and synced under a
 //! dot-name, then renamed), and then pokes the server by connecting to `DATA/poke.sock` and
 //! waiting for it to close the connection. The server drains the spool when it starts and on
-//! every poke, closing the poker's connection once done: each pushed ref becomes a `push`
-//! trigger queued through [`AppState::enqueue`], and the file is removed once it is queued.
+//! every poke, closing the poker's connection once done: each pushed ref becomes a `push` run,
+//! recorded as a delivery of provider `local` (id: the spool file and the ref) in the same
+//! transaction, and the file is removed once its refs are queued. A file drained twice (the
+//! server died before removing it) queues nothing twice; one that cannot be read is set aside
+//! as `.bad`.
 //! A push made while no server runs waits in the spool until one starts.
 
 use std::io::Write;
@@ -14,10 +17,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use slipway_store::Trigger;
+use slipway_store::{DeliveryOutcome, NewDelivery, Recorded, Trigger};
 
 use crate::ServerError;
 use crate::audit::{self, Action};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Who the audit trail and the run name as the actor of a pushed ref.
@@ -175,26 +179,66 @@ async fn drain(state: &AppState) {
     };
     files.sort();
     for file in files {
-        if let Err(error) = queue_file(state, &file).await {
-            tracing::error!(file = %file.display(), %error, "a spooled push cannot be queued; set aside as .bad");
-            let _ = std::fs::rename(&file, file.with_extension("bad"));
+        let spooled = match read_spooled(&file) {
+            Ok(spooled) => spooled,
+            Err(error) => {
+                tracing::error!(file = %file.display(), %error, "an unreadable spooled push is set aside as .bad");
+                let _ = std::fs::rename(&file, file.with_extension("bad"));
+                continue;
+            }
+        };
+        match queue(state, &file, &spooled).await {
+            Ok(()) => {
+                if let Err(error) = std::fs::remove_file(&file) {
+                    tracing::error!(file = %file.display(), %error, "removing a queued push from the spool failed");
+                }
+            }
+            // Kept: the next poke or start tries again, and what was queued is not queued twice.
+            Err(error) => {
+                tracing::error!(file = %file.display(), ?error, "queueing a spooled push failed");
+            }
         }
     }
 }
 
-async fn queue_file(state: &AppState, file: &Path) -> Result<(), String> {
+fn read_spooled(file: &Path) -> Result<Spooled, String> {
     let text = std::fs::read(file).map_err(|error| error.to_string())?;
-    let spooled: Spooled = serde_json::from_slice(&text).map_err(|error| error.to_string())?;
+    serde_json::from_slice(&text).map_err(|error| error.to_string())
+}
+
+/// Queues a run per pushed ref, each recorded as a delivery of provider `local` whose id is the
+/// spool file and the ref, in the same transaction: a file drained again after a crash (queued,
+/// not yet removed) queues nothing twice.
+async fn queue(state: &AppState, file: &Path, spooled: &Spooled) -> Result<(), ApiError> {
+    let name = file
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
     for pushed in spooled.refs.iter().filter(|pushed| !pushed.deleted()) {
-        let run = state
-            .enqueue(trigger(&spooled.project, pushed))
-            .await
-            .map_err(|error| format!("{error:?}"))?;
+        let now = jiff::Timestamp::now();
+        let record = NewDelivery {
+            provider: "local".to_owned(),
+            delivery_id: format!("{name}/{}", pushed.git_ref),
+            event: "push".to_owned(),
+            received_at: now,
+            remote_addr: None,
+            body_bytes: 0,
+            outcome: DeliveryOutcome::Accepted,
+        };
+        let trigger = trigger(&spooled.project, pushed);
+        let (recorded, run) = state
+            .blocking(move |store| store.accept_delivery(&record, &trigger, now))
+            .await?;
+        let (Recorded::New(_), Some(run)) = (recorded, run) else {
+            continue;
+        };
+        state.wake.notify_waiters();
+        state.deliveries.count(&DeliveryOutcome::Accepted);
         audit::record(
             state,
             Action {
                 actor: ACTOR,
-                action: "push.accept",
+                action: "delivery.accept",
                 target: &spooled.project,
                 detail: format!("run {run} of {} at {}", pushed.git_ref, pushed.after),
                 remote: None,
@@ -202,7 +246,7 @@ async fn queue_file(state: &AppState, file: &Path) -> Result<(), String> {
         )
         .await;
     }
-    std::fs::remove_file(file).map_err(|error| error.to_string())
+    Ok(())
 }
 
 /// The push trigger of a pushed ref: its payload carries `before`, so `paths:` filters see the

@@ -8,4 +8,5 @@ mod audit;
 mod hooks;
 mod roles;
 mod runs;
+mod spool;
 mod support;
