@@ -171,3 +171,22 @@ pub fn parse(
         Provider::GitLab => gitlab::parse(headers, body),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_announced_id_and_event_are_read_before_any_parsing_and_absent_ones_are_none() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-forgejo-delivery", "f-1".parse().unwrap());
+        headers.insert("x-forgejo-event", "push".parse().unwrap());
+        assert_eq!(
+            announced(Provider::Gitea, &headers),
+            (Some("f-1".to_owned()), Some("push".to_owned()))
+        );
+        assert_eq!(announced(Provider::GitHub, &headers), (None, None));
+        headers.insert("x-gitlab-event-uuid", "".parse().unwrap());
+        assert_eq!(announced(Provider::GitLab, &headers), (None, None));
+    }
+}
