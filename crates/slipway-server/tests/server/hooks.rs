@@ -25,6 +25,8 @@ jobs:
 "#;
 
 pub(crate) const SECRET: &str = "It's a Secret to Everybody";
+/// The repository of a project added without a webhook secret.
+const NO_SECRET: &str = "https://git.example.com/team/bare.git";
 const ZERO: &str = "0000000000000000000000000000000000000000";
 
 /// A server whose project `app` is the bare repository of [`WORKFLOW`] under a `file://` URL
@@ -352,6 +354,11 @@ async fn a_push_whose_paths_the_filter_excludes_completes_skipped_without_runnin
 #[tokio::test]
 async fn refused_and_skipped_deliveries_are_recorded_with_their_reason_and_start_nothing() {
     let server = hooked_server().await;
+    let bare = json!({ "name": "bare", "repository": NO_SECRET });
+    assert_eq!(
+        server.post(Role::Admin, "/api/v1/projects", bare).await.0,
+        201
+    );
     let url = repo_url(&server);
     let commits = (ZERO, "1111111111111111111111111111111111111111");
     let (mut forged, body) = push("github", &url, "bad-sig", commits, &["src/a.rs"], "guess");
@@ -429,6 +436,14 @@ async fn refused_and_skipped_deliveries_are_recorded_with_their_reason_and_start
             400,
             "star",
         ),
+        (
+            "project without a secret",
+            "github",
+            push("github", NO_SECRET, "n-1", commits, &[], SECRET).0,
+            push("github", NO_SECRET, "n-1", commits, &[], SECRET).1,
+            401,
+            "has no webhook secret",
+        ),
     ];
     for (case, provider, headers, body, status, reason) in cases {
         let (answered, answer) = server
@@ -474,13 +489,13 @@ async fn refused_and_skipped_deliveries_are_recorded_with_their_reason_and_start
             delivery["reason"].clone(),
         )
     };
-    for id in ["bad-sig", "l-bad", "g-none", "bad-json", "star-1"] {
+    for id in ["bad-sig", "l-bad", "g-none", "bad-json", "star-1", "n-1"] {
         assert_eq!(outcome_of(id).0, "refused", "{id}");
     }
     assert_eq!(outcome_of("deleted").0, "skipped");
     assert_eq!(
         metric(&server, "refused").await,
-        "slipway_webhook_deliveries{outcome=\"refused\"} 6"
+        "slipway_webhook_deliveries{outcome=\"refused\"} 7"
     );
     let (_, audit) = server.get(Role::Admin, "/api/v1/audit?limit=100").await;
     let trail = audit.to_string();
