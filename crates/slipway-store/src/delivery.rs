@@ -23,7 +23,9 @@ pub trait DeliveryStore {
 
     /// Records a delivery as accepted and queues a run of `trigger` in one transaction, so an
     /// accepted delivery always has its run, even if the process dies right after. A duplicate
-    /// writes nothing and queues nothing: `(Recorded::Duplicate(first), None)`.
+    /// writes nothing and queues nothing: `(Recorded::Duplicate(first), None)`. If the run
+    /// completes `skipped` (no workflow's `on:` matched), the delivery's outcome becomes skipped
+    /// with the run's reason.
     fn accept_delivery(
         &self,
         delivery: &NewDelivery,

@@ -348,6 +348,16 @@ async fn a_push_whose_paths_the_filter_excludes_completes_skipped_without_runnin
         "{detail}"
     );
     assert_eq!(detail["workflow_runs"], json!([]), "no workflow ran");
+    let recorded = deliveries(&server).await;
+    assert_eq!(recorded[0]["delivery_id"], "docs-1");
+    assert_eq!(recorded[0]["outcome"], "skipped", "{recorded:?}");
+    assert!(
+        recorded[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no workflow runs on push"),
+        "{recorded:?}"
+    );
     server.stop().await;
 }
 

@@ -30,7 +30,13 @@ impl DeliveryStore for SqliteStore {
         self.write(|transaction| {
             let recorded = record_in(transaction, delivery, &columns)?;
             let queued = match recorded {
-                Recorded::New(_) => Some(enqueue_in(transaction, trigger, at_ns)?),
+                Recorded::New(ref delivery) => {
+                    let run = enqueue_in(transaction, trigger, at_ns)?;
+                    transaction
+                        .prepare_cached("UPDATE run_queue SET delivery = ?1 WHERE id = ?2")?
+                        .execute((delivery.id.get(), run.get()))?;
+                    Some(run)
+                }
                 Recorded::Duplicate(_) => None,
             };
             Ok((recorded, queued))

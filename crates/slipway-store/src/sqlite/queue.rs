@@ -95,6 +95,16 @@ impl QueueStore for SqliteStore {
                     ":at": at_ns,
                     ":id": id.get(),
                 })?;
+            if completed > 0 && conclusion == Conclusion::Skipped {
+                // The delivery that queued a run which ran nothing was, in the end, skipped.
+                transaction
+                    .prepare_cached(
+                        "UPDATE deliveries SET outcome = 'skipped',
+                             reason = (SELECT detail FROM run_queue WHERE id = :id)
+                         WHERE id = (SELECT delivery FROM run_queue WHERE id = :id)",
+                    )?
+                    .execute(named_params! { ":id": id.get() })?;
+            }
             Ok(completed > 0)
         })
     }

@@ -203,4 +203,25 @@ fn an_accepted_delivery_and_its_queued_run_are_written_together_and_a_duplicate_
     let all = slipway_store::QueueStore::queued_runs(&store, &slipway_store::QueueQuery::default())
         .unwrap();
     assert_eq!(all.len(), 1, "one run for one delivery");
+
+    // The run ran nothing: the delivery is recorded as skipped, with the reason.
+    let completed = slipway_store::QueueStore::complete_run(
+        &store,
+        queued,
+        slipway_store::Conclusion::Skipped,
+        Some("no workflow runs on push"),
+        at,
+    )
+    .unwrap();
+    assert!(completed);
+    let page = store
+        .deliveries(&PageRequest {
+            after: None,
+            limit: 1,
+        })
+        .unwrap();
+    assert_eq!(
+        page.items[0].record.outcome,
+        DeliveryOutcome::Skipped("no workflow runs on push".to_owned())
+    );
 }
