@@ -101,7 +101,7 @@ struct Received {
     provider: Provider,
     record: NewDelivery,
     remote: Option<SocketAddr>,
-    /// The sender once the body is parsed; the actor of the audit entry.
+    /// The sender once the delivery is verified; the actor of the audit entry (`webhook` before).
     sender: Option<String>,
 }
 
@@ -189,10 +189,11 @@ async fn handle(
     let body = read_body(headers, body).await?;
     received.record.body_bytes = body.len() as u64;
     let delivery = slipway_webhooks::parse(received.provider, headers, &body).map_err(refused)?;
-    received.sender.clone_from(&delivery.sender);
     let project = project_of(state, &delivery).await?;
     let secret = secret_of(&project).await?;
     slipway_webhooks::verify(received.provider, headers, &body, &secret).map_err(refused)?;
+    // Only a verified delivery's sender is trusted as the actor of its audit entry.
+    received.sender.clone_from(&delivery.sender);
     let trigger = match delivery.trigger() {
         Ok(trigger) => trigger,
         Err(no_run) => {

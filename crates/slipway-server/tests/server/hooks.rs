@@ -513,6 +513,15 @@ async fn refused_and_skipped_deliveries_are_recorded_with_their_reason_and_start
         trail.contains("delivery.refuse") && trail.contains("delivery.skip"),
         "{trail}"
     );
+    let refusals = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "delivery.refuse");
+    for refusal in refusals {
+        // A forged delivery names whoever it likes: only a verified sender is an actor.
+        assert_eq!(refusal["actor"], "webhook", "{refusal}");
+    }
     let listed = format!("{recorded:?}{trail}");
     assert!(
         !listed.contains(SECRET) && !listed.contains("guess"),
