@@ -73,6 +73,19 @@ impl Repository {
         })
     }
 
+    /// The bare repository at `dir` (a mirror): worktrees of its commits can be added with
+    /// [`Repository::add_worktree`], serialised with every other worktree change of this process.
+    pub fn bare(dir: &Path) -> Result<Repository, GitError> {
+        let output = git(dir, ["rev-parse", "--is-bare-repository"])?;
+        if output.status.success() && stdout_line(&output) == "true" {
+            Ok(Repository {
+                root: dir.to_path_buf(),
+            })
+        } else {
+            Err(GitError::NotARepository(dir.to_path_buf()))
+        }
+    }
+
     /// The top directory of the working tree.
     pub fn root(&self) -> &Path {
         &self.root
@@ -243,6 +256,22 @@ impl Repository {
                 ],
                 &output,
             ))
+        }
+    }
+
+    /// Fetches every ref of `origin` into this repository, pruning the ones it deleted (a
+    /// mirror's update). Serialised with worktree changes: a fetch reads the worktrees'
+    /// administrative files, and one being written makes it fail.
+    pub fn fetch_origin(&self) -> Result<(), GitError> {
+        let _admin = WORKTREE_ADMIN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let args = ["fetch", "--prune", "--quiet", "origin"];
+        let output = git(&self.root, args)?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(failed(args, &output))
         }
     }
 

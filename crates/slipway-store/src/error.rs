@@ -81,6 +81,15 @@ pub enum StoreError {
         id: i64,
     },
 
+    /// A record with this name exists already: names of projects and tokens are unique.
+    #[error("a {kind} named {name:?} exists already")]
+    AlreadyExists {
+        /// What kind of record (`project`, `token`).
+        kind: &'static str,
+        /// The name that is taken.
+        name: String,
+    },
+
     /// Any other failure of the SQLite backend.
     #[error("state database {} failed", path.display())]
     Sqlite {

@@ -63,19 +63,35 @@
 //! `src/sqlite/migrations/` with the seed its upgrade test needs, and one more supertrait on
 //! [`Store`].
 
+mod audit;
 mod build;
+mod delivery;
 mod error;
+pub mod private;
+mod project;
+mod queue;
 mod registry_event;
 mod release;
 mod run;
 mod scan;
 mod sqlite;
+mod token;
 
+pub use audit::{AuditCheck, AuditEntry, AuditProblem, AuditStore, GENESIS_HASH, NewAuditEntry};
 pub use build::{
     Build, BuildId, BuildOutcome, BuildQuery, BuildStatus, BuildStore, BuildSummary, GitSnapshot,
     LogField, LogOmitted, NewBuild,
 };
+pub use delivery::{
+    Cursor, Delivery, DeliveryId, DeliveryOutcome, DeliveryStore, NewDelivery, Page, PageRequest,
+    Recorded,
+};
 pub use error::StoreError;
+pub use project::{Project, ProjectStore};
+pub use queue::{
+    ClaimLimits, OnRestart, QueueQuery, QueueStore, QueuedRun, QueuedRunId, RunStatus,
+    StatusCounts, Trigger,
+};
 pub use registry_event::{
     NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
     RegistryEventStore,
@@ -93,17 +109,23 @@ pub use scan::{
     NewScan, Scan, ScanGate, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts,
 };
 pub use sqlite::SqliteStore;
+pub use token::{NewToken, Role, Token, TokenId, TokenStore, UnknownRole};
 
 /// Everything Slipway keeps: one supertrait per domain.
 ///
 /// Implemented for every type that implements all the domain traits, so a backend implements the
 /// domains and gets `Store` for free. Hold it as `Arc<dyn Store>`.
 pub trait Store:
-    BuildStore
+    AuditStore
+    + BuildStore
     + RunStore
     + RegistryEventStore
     + ReleaseStore
     + ScanStore
+    + ProjectStore
+    + TokenStore
+    + QueueStore
+    + DeliveryStore
     + Send
     + Sync
     + std::fmt::Debug
@@ -111,11 +133,16 @@ pub trait Store:
 }
 
 impl<
-    T: BuildStore
+    T: AuditStore
+        + BuildStore
         + RunStore
         + RegistryEventStore
         + ReleaseStore
         + ScanStore
+        + ProjectStore
+        + TokenStore
+        + QueueStore
+        + DeliveryStore
         + Send
         + Sync
         + std::fmt::Debug,

@@ -5,12 +5,17 @@
 //! (`builds.rs`, `runs.rs`). Every SQLite error is classified here into a [`StoreError`] that names the
 //! file, so no `rusqlite` type leaves this module.
 
+mod audit;
 mod builds;
+mod deliveries;
 mod migrations;
+mod projects;
+mod queue;
 mod registry_events;
 mod releases;
 mod runs;
 mod scans;
+mod tokens;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -20,7 +25,7 @@ use std::time::Duration;
 use nix::unistd::AccessFlags;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use crate::StoreError;
+use crate::{Cursor, Page, StoreError, private};
 
 /// The database's file name inside the state directory.
 const DATABASE_FILE: &str = "state.db";
@@ -55,6 +60,7 @@ impl SqliteStore {
             dir: dir.to_owned(),
             database: dir.join(DATABASE_FILE),
         };
+        ensure_private_files(&files)?;
         let connection = open_and_migrate(&files)?;
         Ok(SqliteStore {
             files,
@@ -194,19 +200,42 @@ fn is_unreadable_value(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// Creates `dir` if needed and checks this process may create files in it, so that an
-/// unwritable directory is reported with the operating system's reason before SQLite turns it
-/// into a vaguer "unable to open database file".
+/// Creates `dir` if needed, private to its owner (tightening one that is not, with a warning),
+/// and checks this process may create files in it, so that an unwritable directory is reported
+/// with the operating system's reason before SQLite turns it into a vaguer "unable to open
+/// database file".
 fn ensure_writable(dir: &Path) -> Result<(), StoreError> {
     let unwritable = |source| StoreError::Unwritable {
         dir: dir.to_owned(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(unwritable)?;
+    if let Some(tightened) = private::create_dir(dir).map_err(unwritable)? {
+        tracing::warn!("{tightened}");
+    }
     // access(2) asks the kernel with this process's credentials, so it sees read-only mounts,
     // which permission bits alone do not show.
     nix::unistd::access(dir, AccessFlags::W_OK | AccessFlags::X_OK)
         .map_err(|errno| unwritable(io::Error::from(errno)))
+}
+
+/// Makes the database and its WAL and shared-memory files `0600` before SQLite opens them:
+/// SQLite creates the `-wal` and `-shm` files with the database file's permissions, so a
+/// database created private keeps them private; files an older Slipway left readable are
+/// tightened.
+fn ensure_private_files(files: &Files) -> Result<(), StoreError> {
+    let unwritable = |source| StoreError::Unwritable {
+        dir: files.dir.clone(),
+        source,
+    };
+    drop(private::open_append(&files.database).map_err(unwritable)?);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = files.database.clone().into_os_string();
+        path.push(suffix);
+        if let Some(tightened) = private::restrict_file(Path::new(&path)).map_err(unwritable)? {
+            tracing::warn!("{tightened}");
+        }
+    }
+    Ok(())
 }
 
 /// Connects and migrates, retrying while another process holds the database.
@@ -282,6 +311,25 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
 /// WAL is impossible (a file system without shared memory).
 fn enable_wal(connection: &Connection) -> rusqlite::Result<String> {
     connection.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+}
+
+/// A timestamp as the integer nanoseconds every table stores.
+fn timestamp_ns(field: &'static str, at: jiff::Timestamp) -> Result<i64, StoreError> {
+    i64::try_from(at.as_nanosecond()).map_err(|_| StoreError::OutOfRange {
+        field,
+        value: at.to_string(),
+    })
+}
+
+/// A newest-first page of `items`, read with `limit`: a full page may have older entries after
+/// it, so its last id is the next page's cursor.
+fn page_of<T>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
+    let full = usize::try_from(limit).is_ok_and(|limit| limit > 0 && items.len() == limit);
+    let next = items
+        .last()
+        .filter(|_| full)
+        .map(|last| Cursor::new(id(last)));
+    Page { items, next }
 }
 
 #[cfg(test)]

@@ -116,10 +116,180 @@ pub(crate) enum Command {
     /// Import OSV advisories for offline scanning, or show what is imported
     #[command(subcommand)]
     Db(DbCommand),
+    /// List the audit trail, newest first, or prove with --verify that no entry was changed or removed
+    Audit(AuditArgs),
+    /// Run the control plane: the HTTP API with tokens and roles, a durable run queue, and
+    /// workers that run each queued run with the same runner as `slipway run`
+    Serve(ServeArgs),
+    /// Make, list and revoke the API tokens of a server's data directory
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Add, list, show and remove the projects a server runs
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
+    /// Make pushes to a local bare repository run a project on the server of a data directory
+    #[command(subcommand)]
+    Hooks(HooksCommand),
     /// Print a shell completion script: `source <(slipway completions bash)`
     Completions(CompletionsArgs),
     /// Print the man page slipway(1), or write one page per command with --dir
     Man(ManArgs),
+}
+
+/// Where a server keeps its state.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DataArgs {
+    /// The server's data directory (state.db, mirrors/, workspaces/, runner/, logs/)
+    #[arg(
+        long,
+        env = "SLIPWAY_DATA",
+        default_value = "slipway-data",
+        value_name = "DIR"
+    )]
+    pub(crate) data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Where to serve the API
+    #[arg(long, default_value = "127.0.0.1:8700", value_name = "ADDR")]
+    pub(crate) listen: SocketAddr,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Runs in progress at once across projects [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<u32>,
+    /// Runs in progress at once of one project
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) per_project: u32,
+    /// On SIGTERM, how long running runs may go on before they are interrupted as Ctrl-C does
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) grace: Duration,
+    /// What happens on start to runs a dead server left in progress
+    #[arg(long, value_enum, default_value_t = OnRestartArg::Requeue, value_name = "WHAT")]
+    pub(crate) on_restart: OnRestartArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum OnRestartArg {
+    /// Queue them again, to run from the start
+    Requeue,
+    /// Record them as failed
+    Fail,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokensCommand {
+    /// Make a token and print it once; only its hash is kept
+    Create {
+        /// Who uses it (unique)
+        name: String,
+        /// What it may do: viewer reads; developer also dispatches, cancels and reruns;
+        /// deployer also acts on environments; admin manages projects and tokens
+        #[arg(long, value_parser = parse_role)]
+        role: slipway_store::Role,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print the token and its record as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tokens, revoked ones too (never the tokens themselves)
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: it is refused from now on
+    Revoke {
+        /// The token's name
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HooksCommand {
+    /// Write a post-receive hook into a bare repository that hands each pushed ref to the server
+    /// (through a spool under the data directory, so pushes made while it is down run when it starts)
+    Install {
+        /// The bare repository
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        /// The project the pushes run
+        #[arg(long, value_name = "NAME")]
+        project: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// What the installed hook runs: spools the refs on standard input (`OLD NEW REF` lines)
+    #[command(hide = true)]
+    Receive {
+        /// The project the pushes run
+        #[arg(long, value_name = "NAME")]
+        project: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectsCommand {
+    /// Add a project: a repository the server mirrors and runs
+    Add {
+        /// Its unique name
+        name: String,
+        /// A URL git can clone, or a local path
+        #[arg(long, value_name = "URL|PATH")]
+        repo: String,
+        /// The branch runs without a ref use
+        #[arg(long, default_value = "main", value_name = "BRANCH")]
+        default_branch: String,
+        /// The file holding the webhook secret (only its path is stored)
+        #[arg(long, value_name = "FILE")]
+        webhook_secret_file: Option<PathBuf>,
+        /// Poll the repository this often, for hosts that cannot send webhooks
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        poll: Option<Duration>,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print the project as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the projects
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one project
+    Show {
+        /// The project's name
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a project; its runs stay recorded
+    Remove {
+        /// The project's name
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn parse_role(text: &str) -> Result<slipway_store::Role, String> {
+    text.parse()
+        .map_err(|error: slipway_store::UnknownRole| error.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -456,6 +626,25 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) debug: bool,
     /// Print the recorded runs as JSON at the end
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Walk the whole chain and exit 1 naming the first entry that was changed or removed
+    #[arg(long)]
+    pub(crate) verify: bool,
+    /// The data directory whose store to read [default: the project's state directory]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// At most this many entries, newest first
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u32,
+    /// Only entries older than this id (the `next` cursor of a previous --json page)
+    #[arg(long, value_name = "ID")]
+    pub(crate) before: Option<i64>,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -67,6 +67,20 @@ pub(crate) fn open_store(global: &GlobalArgs, near: &Path) -> Result<Arc<dyn Sto
     Ok(Arc::new(store))
 }
 
+/// Creates the state directory (or a directory in it), private to this user: 0700, and an
+/// existing one with looser bits tightened with a warning. `SqliteStore::open` does the same for
+/// the directories it opens; this is for commands that write state before opening a store.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), Failure> {
+    let tightened = slipway_store::private::create_dir(dir).map_err(|error| {
+        Failure::new(format!("cannot create {}: {error}", dir.display()))
+            .hint("choose a writable state directory with --state-dir or SLIPWAY_HOME")
+    })?;
+    if let Some(tightened) = tightened {
+        tracing::warn!("{tightened}");
+    }
+    Ok(())
+}
+
 /// Keeps the state directory out of git (and so out of the dirty check that decides tags), the way
 /// tools such as pytest keep their caches out: a `.gitignore` inside it that ignores everything.
 pub(crate) fn ignore_in_git(dir: &Path) {

@@ -120,6 +120,10 @@ impl From<GitError> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Failure {
+        if let StoreError::AlreadyExists { .. } = &error {
+            return Failure::bad_input(error.to_string())
+                .hint("choose another name, or remove the existing one first");
+        }
         let hint = match &error {
             StoreError::Unwritable { .. } => {
                 "choose a writable state directory with --state-dir or SLIPWAY_HOME"

@@ -106,7 +106,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DeployError> {
     let paths = DaemonPaths::new(&config.state_dir);
-    std::fs::create_dir_all(paths.dir()).map_err(|source| DeployError::Io {
+    // Private like the rest of the state directory: it holds the daemon's sockets and log.
+    slipway_store::private::create_dir(paths.dir()).map_err(|source| DeployError::Io {
         path: paths.dir().to_owned(),
         source,
     })?;

@@ -198,3 +198,18 @@ async fn a_restarted_daemon_restores_routes_and_adopts_its_replicas() {
         .unwrap();
     again.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemons_directory_and_sockets_are_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("state")).unwrap());
+    let project = format!("private-{}", std::process::id());
+    let daemon = start(dir.path(), store, &project).await;
+    let paths = slipway_deploy::DaemonPaths::new(dir.path());
+    let mode = |path: &std::path::Path| path.metadata().unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(paths.dir()), 0o700);
+    assert_eq!(mode(&paths.socket()), 0o600);
+    assert_eq!(mode(&paths.proxy_socket()), 0o600);
+    daemon.stop().await;
+}

@@ -9,6 +9,7 @@
 //! doubles up to [`MAX_BACKOFF`] and resets once a run lasted [`STABLE_RUN`].
 
 use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -242,9 +243,11 @@ fn spawn(
         source,
     };
     let log_path = paths.log();
+    // A replica's output is its owner's business, like everything in the state directory.
     let log = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .map_err(|source| RuntimeError::State {
             path: log_path.clone(),

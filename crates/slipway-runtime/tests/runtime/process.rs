@@ -85,6 +85,9 @@ async fn a_replica_answers_on_its_port_logs_and_stops_gracefully() {
             .any(|line| line.text.contains("listening on 127.0.0.1")),
         "{logs:?}"
     );
+    let log = dir.path().join("hello-1/output.log");
+    let log_mode = std::os::unix::fs::PermissionsExt::mode(&log.metadata().unwrap().permissions());
+    assert_eq!(log_mode & 0o777, 0o600, "a replica's output is private");
 
     runtime
         .stop(&replica.id, Duration::from_secs(5))

@@ -34,7 +34,10 @@ const MIGRATIONS: &[Migration] = migrations![
     "0004_releases",
     "0005_scans",
     "0006_scan_verdicts",
-    "0007_release_revisions"
+    "0007_release_revisions",
+    "0008_control_plane",
+    "0009_deliveries_audit",
+    "0010_trigger_payload",
 ];
 
 /// The schema version this binary writes: the number of migrations.

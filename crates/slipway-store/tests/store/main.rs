@@ -9,9 +9,13 @@
 // test code just the same: a test fails by panicking, and prints its random seed to stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod audit;
 mod builds;
 mod concurrency;
+mod control;
 mod crash;
+mod deliveries;
+mod private;
 mod releases;
 mod runs;
 mod support;

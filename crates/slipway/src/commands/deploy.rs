@@ -646,12 +646,12 @@ fn spawn_daemon(target: &Target) -> Result<std::process::Child, Failure> {
     let paths = DaemonPaths::new(&target.state_dir);
     let failed =
         |error: std::io::Error| Failure::new(format!("cannot start the slipway daemon: {error}"));
-    std::fs::create_dir_all(paths.dir()).map_err(failed)?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(paths.log())
-        .map_err(failed)?;
+    // The daemon's log may hold service output: private, like the rest of the state directory.
+    slipway_store::private::create_dir(paths.dir()).map_err(failed)?;
+    let (log, tightened) = slipway_store::private::open_append(&paths.log()).map_err(failed)?;
+    if let Some(tightened) = tightened {
+        tracing::warn!("{tightened}");
+    }
     let log_err = log.try_clone().map_err(failed)?;
     let exe = std::env::current_exe().map_err(failed)?;
     let mut command = std::process::Command::new(exe);

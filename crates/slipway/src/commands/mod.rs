@@ -1,6 +1,7 @@
 //! One module per command: each turns parsed arguments into calls on the library crates and prints
 //! the result.
 
+mod audit;
 mod build;
 mod builds;
 mod bundles;
@@ -11,6 +12,7 @@ mod db;
 mod deploy;
 mod doctor;
 mod expr;
+mod hooks;
 mod init;
 mod lint;
 mod logs;
@@ -23,6 +25,7 @@ mod revision;
 mod run;
 mod runs;
 mod scan;
+mod serve;
 mod service_logs;
 mod service_status;
 mod signing;
@@ -70,6 +73,11 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Scan(command) => scan::run(&cli.global, &command, status).await,
         Command::Sbom(args) => scan::sbom(&cli.global, &args, status).await,
         Command::Db(command) => db::run(&cli.global, &command, status).await,
+        Command::Audit(args) => audit::run(&cli.global, &args),
+        Command::Serve(args) => serve::serve(&args, status).await,
+        Command::Tokens(command) => serve::tokens(&command, status),
+        Command::Projects(command) => serve::projects(&command, status),
+        Command::Hooks(command) => hooks::run(&command, status),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args, status),
     }

@@ -55,10 +55,8 @@ fn config(global: &GlobalArgs, args: &ProxyArgs) -> Result<ProxyConfig, Failure>
     let state_dir = project::state_dir(global, &project::current_dir()?);
     let own_dir = state_dir.join("proxy");
     if args.control.is_none() || args.state_file.is_none() {
-        std::fs::create_dir_all(&own_dir).map_err(|error| {
-            Failure::new(format!("cannot create {}: {error}", own_dir.display()))
-                .hint("choose a writable state directory with --state-dir or SLIPWAY_HOME")
-        })?;
+        project::create_private_dir(&state_dir)?;
+        project::create_private_dir(&own_dir)?;
         project::ignore_in_git(&state_dir);
     }
     let token = args

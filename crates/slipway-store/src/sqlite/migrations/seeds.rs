@@ -24,10 +24,14 @@ use crate::{
     ReleaseQuery, ReleaseStatus, ReleaseStore, Revision, ServiceState,
 };
 use crate::{
+    AuditCheck, AuditStore, Cursor, DeliveryOutcome, DeliveryStore, NewDelivery, PageRequest,
+};
+use crate::{
     NewRegistryEvent, RegistryEvent, RegistryEventId, RegistryEventKind, RegistryEventQuery,
     RegistryEventStore,
 };
 use crate::{NewScan, ScanGate, ScanId, ScanQuery, ScanStore, ScanVerdict, SeverityCounts};
+use crate::{ProjectStore, QueueStore, QueuedRunId, Role, RunStatus, TokenStore};
 
 /// The rows of one schema version.
 pub(super) struct Seed {
@@ -73,6 +77,21 @@ pub(super) const SEEDS: &[Seed] = &[
         version: 7,
         insert: insert_v7,
         check: check_v7,
+    },
+    Seed {
+        version: 8,
+        insert: insert_v8,
+        check: check_v8,
+    },
+    Seed {
+        version: 9,
+        insert: insert_v9,
+        check: check_v9,
+    },
+    Seed {
+        version: 10,
+        insert: insert_v10,
+        check: check_v10,
     },
 ];
 
@@ -631,4 +650,128 @@ fn check_v7(store: &SqliteStore) {
         })
     );
     assert_eq!(detached.status(), ReleaseStatus::InProgress);
+}
+
+/// Schema 8: a project, a revoked token, and a completed queued run linked to a workflow run.
+fn insert_v8(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO projects (name, repository, default_branch, webhook_secret_file,
+             poll_interval_ns, created_at_ns)
+         VALUES ('v8-web', '/srv/git/web.git', 'main', '/etc/slipway/web.secret', 60000000000,
+             1740823200000000000);
+         INSERT INTO tokens (id, name, role, hash, created_at_ns, revoked_at_ns, last_used_at_ns)
+         VALUES (801, 'v8-ci', 'developer', zeroblob(32), 1740823200000000000,
+             1740823300000000000, NULL);
+         INSERT INTO runs (id, workflow, name, run_number, event, git_commit, git_branch,
+             git_dirty, git_ref, started_at_ns, duration_ns, conclusion)
+         VALUES (801, '.github/workflows/v8.yml', 'v8', 1, 'workflow_dispatch', NULL, NULL, 0,
+             'refs/heads/main', 1740823210000000000, 1000000000, 'success');
+         INSERT INTO run_queue (id, project, workflow, event, git_ref, sha, actor, inputs,
+             status, conclusion, queued_at_ns, started_at_ns, finished_at_ns, detail, rerun_of)
+         VALUES (801, 'v8-web', '.github/workflows/v8.yml', 'workflow_dispatch',
+             'refs/heads/main', NULL, 'v8-ci', '{\"level\":\"debug\"}', 'completed', 'success',
+             1740823200000000000, 1740823210000000000, 1740823220000000000, NULL, NULL);
+         INSERT INTO queued_run_records (queued_id, run_id) VALUES (801, 801);",
+    )
+}
+
+fn check_v8(store: &SqliteStore) {
+    let project = store.project("v8-web").unwrap().unwrap();
+    assert_eq!(project.repository, "/srv/git/web.git");
+    assert_eq!(project.poll_interval, Some(Duration::from_secs(60)));
+    let token = store
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .find(|token| token.name == "v8-ci")
+        .unwrap();
+    assert_eq!(token.role, Role::Developer);
+    assert!(token.revoked_at.is_some());
+    let run = store.queued_run(QueuedRunId::new(801)).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(run.conclusion, Some(Conclusion::Success));
+    assert_eq!(run.trigger.inputs["level"], "debug");
+    assert_eq!(run.runs, vec![RunId::new(801)]);
+}
+
+/// Schema 9: an accepted and a refused delivery, and a two-entry audit chain whose hashes a
+/// slipway of that version computed.
+fn insert_v9(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO deliveries (id, provider, delivery_id, event, received_at_ns, remote_addr,
+             body_bytes, outcome, reason)
+         VALUES
+             (901, 'github', 'v9-a', 'push', 1740823200000000000, '203.0.113.9', 7100,
+              'accepted', NULL),
+             (902, 'gitlab', 'v9-b', 'Push Hook', 1740823260000000000, NULL, 12,
+              'refused', 'bad signature');",
+    )?;
+    // Hashes computed outside Rust (Python's hashlib over the documented encoding), so the
+    // check below also proves the encoding never changes.
+    let first_hash = "4e86f1a70b6a4f9b966b09c70448df15b67118f9405a097c9a2d9ab462d8a141";
+    let second_hash = "ad3b286ada78a7fc27448d4ef62f7b3e1533bfbead43539df1b8406203f89edf";
+    connection.execute(
+        "INSERT INTO audit_entries (id, at_ns, actor, action, target, detail, remote_addr,
+             prev_hash, hash)
+         VALUES (1, 1740823200000000000, 'admin', 'project.add', 'v9-shop', '', '192.0.2.1',
+                 ?1, ?2),
+                (2, 1740823200000000000, 'admin', 'token.create', 'v9-shop', '', '192.0.2.1',
+                 ?2, ?3)",
+        (crate::GENESIS_HASH, first_hash, second_hash),
+    )?;
+    Ok(())
+}
+
+fn check_v9(store: &SqliteStore) {
+    let page = store
+        .deliveries(&PageRequest {
+            after: Some(Cursor::new(903)),
+            limit: 2,
+        })
+        .unwrap();
+    let [refused, accepted] = page.items.as_slice() else {
+        panic!("{page:?}")
+    };
+    assert_eq!(
+        accepted.record,
+        NewDelivery {
+            provider: "github".to_owned(),
+            delivery_id: "v9-a".to_owned(),
+            event: "push".to_owned(),
+            received_at: "2025-03-01T10:00:00Z".parse().unwrap(),
+            remote_addr: Some("203.0.113.9".to_owned()),
+            body_bytes: 7100,
+            outcome: DeliveryOutcome::Accepted,
+        }
+    );
+    assert_eq!(
+        refused.record.outcome,
+        DeliveryOutcome::Refused("bad signature".to_owned())
+    );
+    assert!(matches!(
+        store.verify_audit().unwrap(),
+        AuditCheck::Intact { entries: 2, .. }
+    ));
+}
+
+/// Schema 10: a queued pull-request run from a fork, with its payload.
+fn insert_v10(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "INSERT INTO run_queue (id, project, workflow, event, git_ref, sha, actor, inputs,
+             status, conclusion, queued_at_ns, started_at_ns, finished_at_ns, detail, rerun_of,
+             payload, withhold_secrets)
+         VALUES (1001, 'v10-web', NULL, 'pull_request', 'refs/pull/7/merge', 'abc123',
+             'octocat', '{}', 'queued', NULL, 1740823200000000000, NULL, NULL, NULL, NULL,
+             '{\"action\":\"opened\",\"number\":7}', 1);",
+    )
+}
+
+fn check_v10(store: &SqliteStore) {
+    let run = store.queued_run(QueuedRunId::new(1001)).unwrap().unwrap();
+    assert_eq!(run.trigger.event, "pull_request");
+    assert_eq!(
+        run.trigger.payload,
+        Some(serde_json::json!({ "action": "opened", "number": 7 }))
+    );
+    assert!(run.trigger.withhold_secrets);
 }
