@@ -109,17 +109,18 @@ pub(crate) async fn require(
     });
     let response = next.run(request).await;
     if method != Method::GET {
-        audit(&token.name, &method, &path, from, response.status());
+        log_access(&token.name, &method, &path, from, response.status());
     }
     Ok(response)
 }
 
-/// Every state-changing request, once answered: who (the token's name), what (method, path and
-/// the answer's status), from where, and (the log line's time) when. The one place the audit
-/// trail hooks in.
-fn audit(who: &str, method: &Method, path: &str, from: Option<IpAddr>, status: StatusCode) {
+/// The access log: every state-changing request, once answered, as a log line: who (the token's
+/// name), what (method, path and the answer's status), from where, and (the line's time) when. It
+/// includes refused requests, which the audit trail (written by the handlers that change state)
+/// does not hold.
+fn log_access(who: &str, method: &Method, path: &str, from: Option<IpAddr>, status: StatusCode) {
     let from = from.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-    tracing::info!(target: "slipway::audit", who, %method, path, %from, status = status.as_u16(), "audit");
+    tracing::info!(target: "slipway::access", who, %method, path, %from, status = status.as_u16(), "access");
 }
 
 /// The token of `Authorization: Bearer TOKEN`.

@@ -25,7 +25,7 @@ use std::time::Duration;
 use nix::unistd::AccessFlags;
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
-use crate::{Cursor, Page, StoreError, private};
+use crate::{Cursor, Page, PageRequest, StoreError, private};
 
 /// The database's file name inside the state directory.
 const DATABASE_FILE: &str = "state.db";
@@ -319,6 +319,36 @@ fn timestamp_ns(field: &'static str, at: jiff::Timestamp) -> Result<i64, StoreEr
         field,
         value: at.to_string(),
     })
+}
+
+impl SqliteStore {
+    /// The page `page` asks for of `table`'s rows, newest first by `id`, each read by `decode`
+    /// from `columns`.
+    fn newest_first<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        page: &PageRequest,
+        decode: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        id: impl Fn(&T) -> i64,
+    ) -> Result<Page<T>, StoreError> {
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE id < :after ORDER BY id DESC LIMIT :limit"
+        );
+        let items = self.read(|transaction| {
+            transaction
+                .prepare_cached(&sql)?
+                .query_map(
+                    rusqlite::named_params! {
+                        ":after": page.after.map_or(i64::MAX, |cursor| cursor.get()),
+                        ":limit": i64::from(page.limit),
+                    },
+                    decode,
+                )?
+                .collect()
+        })?;
+        Ok(page_of(items, page.limit, id))
+    }
 }
 
 /// A newest-first page of `items`, read with `limit`: a full page may have older entries after

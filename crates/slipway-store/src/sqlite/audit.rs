@@ -3,7 +3,7 @@
 use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, named_params};
 
-use super::{SqliteStore, page_of, timestamp_ns};
+use super::{SqliteStore, timestamp_ns};
 use crate::audit::GENESIS_HASH;
 use crate::{
     AuditCheck, AuditEntry, AuditProblem, AuditStore, NewAuditEntry, Page, PageRequest, StoreError,
@@ -51,22 +51,7 @@ impl AuditStore for SqliteStore {
     }
 
     fn audit_entries(&self, page: &PageRequest) -> Result<Page<AuditEntry>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM audit_entries WHERE id < :after ORDER BY id DESC LIMIT :limit"
-        );
-        let items = self.read(|transaction| {
-            transaction
-                .prepare_cached(&sql)?
-                .query_map(
-                    named_params! {
-                        ":after": page.after.map_or(i64::MAX, |cursor| cursor.get()),
-                        ":limit": i64::from(page.limit),
-                    },
-                    decode,
-                )?
-                .collect()
-        })?;
-        Ok(page_of(items, page.limit, |entry: &AuditEntry| entry.id))
+        self.newest_first("audit_entries", COLUMNS, page, decode, |entry| entry.id)
     }
 
     fn verify_audit(&self) -> Result<AuditCheck, StoreError> {

@@ -4,7 +4,7 @@ use rusqlite::types::Type;
 use rusqlite::{OptionalExtension, Row, Transaction, named_params};
 
 use super::queue::enqueue_in;
-use super::{SqliteStore, page_of, timestamp_ns};
+use super::{SqliteStore, timestamp_ns};
 use crate::{
     Delivery, DeliveryId, DeliveryOutcome, DeliveryStore, NewDelivery, Page, PageRequest,
     QueuedRunId, Recorded, StoreError, Trigger,
@@ -44,24 +44,9 @@ impl DeliveryStore for SqliteStore {
     }
 
     fn deliveries(&self, page: &PageRequest) -> Result<Page<Delivery>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM deliveries WHERE id < :after ORDER BY id DESC LIMIT :limit"
-        );
-        let items = self.read(|transaction| {
-            transaction
-                .prepare_cached(&sql)?
-                .query_map(
-                    named_params! {
-                        ":after": page.after.map_or(i64::MAX, |cursor| cursor.get()),
-                        ":limit": i64::from(page.limit),
-                    },
-                    decode,
-                )?
-                .collect()
-        })?;
-        Ok(page_of(items, page.limit, |delivery: &Delivery| {
+        self.newest_first("deliveries", COLUMNS, page, decode, |delivery| {
             delivery.id.get()
-        }))
+        })
     }
 
     fn update_delivery_outcome(
