@@ -701,26 +701,7 @@ fn logs_follow_prints_lines_written_after_it_started() {
         .unwrap()
         .to_owned();
     let port = address.rsplit_once(':').unwrap().1.to_owned();
-    let mut follow = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .current_dir(project.path())
-        .args(["logs", "dev", "hello", "--follow", "--tail", "1"])
-        .env("NO_COLOR", "1")
-        .env_remove("SLIPWAY_HOME")
-        .env_remove("SLIPWAY_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (sender, lines) = std::sync::mpsc::channel();
-    let stdout = follow.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut follow, lines) = follow_logs(&project);
     // Only guards against a hang: every wait below ends on output.
     let next_line = || lines.recv_timeout(Duration::from_secs(60)).ok();
 
@@ -747,6 +728,27 @@ fn logs_follow_picks_up_replicas_started_after_it_began() {
     let project = project();
     let _cleanup = Cleanup(&project);
     slipway(&project, &["deploy", "dev"]).success();
+    let (mut follow, lines) = follow_logs(&project);
+    // Only guards against a hang: every wait below ends on output.
+    let next_line = || lines.recv_timeout(Duration::from_secs(60)).ok();
+    let first = next_line().expect("the last line of the first replica");
+    assert!(first.contains("-dev-hello-r1-1 |"), "{first}");
+
+    // A second replica starts after the follower began: its first lines are followed too.
+    slipway(&project, &["scale", "dev", "hello", "2"]).success();
+    let mut seen = vec![first];
+    while !seen
+        .last()
+        .is_some_and(|line| line.contains("-dev-hello-r1-2 |") && line.contains("listening on"))
+    {
+        seen.push(next_line().unwrap_or_else(|| panic!("the new replica never showed: {seen:?}")));
+    }
+
+    kill(&mut follow);
+}
+
+/// Starts `slipway logs dev hello --follow --tail 1`, its output lines sent as they come.
+fn follow_logs(project: &Project) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut follow = Command::new(env!("CARGO_BIN_EXE_slipway"))
         .current_dir(project.path())
         .args(["logs", "dev", "hello", "--follow", "--tail", "1"])
@@ -767,22 +769,7 @@ fn logs_follow_picks_up_replicas_started_after_it_began() {
             }
         }
     });
-    // Only guards against a hang: every wait below ends on output.
-    let next_line = || lines.recv_timeout(Duration::from_secs(60)).ok();
-    let first = next_line().expect("the last line of the first replica");
-    assert!(first.contains("-dev-hello-r1-1 |"), "{first}");
-
-    // A second replica starts after the follower began: its first lines are followed too.
-    slipway(&project, &["scale", "dev", "hello", "2"]).success();
-    let mut seen = vec![first];
-    while !seen
-        .last()
-        .is_some_and(|line| line.contains("-dev-hello-r1-2 |") && line.contains("listening on"))
-    {
-        seen.push(next_line().unwrap_or_else(|| panic!("the new replica never showed: {seen:?}")));
-    }
-
-    kill(&mut follow);
+    (follow, lines)
 }
 
 /// The process id of the node process of the replica listening on `port`.
